@@ -1,0 +1,1 @@
+"""Cases: mediation and the showcase-case library (issue 4)."""

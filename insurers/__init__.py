@@ -1,0 +1,1 @@
+"""Insurers, the organisation tree, service officers, roles and scope."""
