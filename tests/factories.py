@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 
 from insurers import services
 from insurers.credit_code import check_character
-from insurers.models import Insurer, LicenceType, Level, OrgUnit
+from insurers.models import Insurer, Level, LicenceType, OrgUnit
 
 _codes = itertools.count(1)
 

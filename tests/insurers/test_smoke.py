@@ -1,5 +1,5 @@
-from insurers.selectors import visible_units
 from insurers.roles import STAFF
+from insurers.selectors import visible_units
 from tests.factories import user_in
 
 
