@@ -33,6 +33,18 @@ class ScopedObjectPermissions(permissions.DjangoObjectPermissions):
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    def has_permission(self, request, view):
+        if request.method not in permissions.SAFE_METHODS and view.kwargs.get(
+            view.lookup_url_kwarg or view.lookup_field
+        ):
+            # A write to one record is decided on the record: 404 when it is outside the
+            # scope (the queryset lacks it), 403 when it is inside but the role may not write.
+            if not request.user or not request.user.is_authenticated:
+                return False
+            model = view.get_queryset().model
+            return request.user.has_perms(self.get_required_permissions("GET", model))
+        return super().has_permission(request, view)
+
 
 class ScopedViewSet(
     mixins.ListModelMixin,

@@ -1,0 +1,56 @@
+"""``manage.py seed_demo``: load the fictional demo data set (idempotent)."""
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from insurers.demo import DEMO_PASSWORD, SIZES, demo_build, demo_present, demo_remove
+
+__all__ = ["DEMO_PASSWORD", "Command"]
+
+
+class Command(BaseCommand):
+    help = "Create fictional demo insurers, org trees, officers, staff and reception days."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--size", choices=sorted(SIZES), default="small")
+        parser.add_argument("--seed", type=int, default=1, help="same seed, same data")
+        parser.add_argument(
+            "--reset", action="store_true", help="remove existing demo data first and rebuild"
+        )
+
+    def handle(self, *args, size, seed, reset, **options):
+        if demo_present():
+            if not reset:
+                self.stdout.write(
+                    "Demo data already present; leaving it as it is (--reset rebuilds)."
+                )
+                self._accounts({})
+                return
+            demo_remove()
+        started = time.monotonic()
+        result = demo_build(size=size, seed=seed)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ({size}, seed {seed}): {result.insurers} insurers, {result.units} org "
+                f"units, {result.users} users, {result.reception_days} reception days "
+                f"in {time.monotonic() - started:.1f} s."
+            )
+        )
+        self._accounts(result.accounts)
+
+    def _accounts(self, accounts: dict[str, str]) -> None:
+        self.stdout.write("Demo accounts (every demo user has the same password):")
+        for name, what in (accounts or dict.fromkeys(_ACCOUNTS, "")).items():
+            self.stdout.write(f"  {name:<18} {what}")
+        self.stdout.write(f"  password: {DEMO_PASSWORD}")
+
+
+_ACCOUNTS = [
+    "demo_admin",
+    "demo_index_admin",
+    "demo_chief",
+    "demo_officer",
+    "demo_staff",
+    "demo_mediator",
+]
