@@ -167,7 +167,8 @@ class OrgUnitAdmin(ScopedAdmin, TreeAdmin):
             raise Http404(_("No such record.")) from exc
         if not self.has_change_permission(request, node):
             raise PermissionDenied
-        parent = target if request.POST.get("relation") == "child" else target.get_parent()
+        relation = request.POST.get("relation")
+        parent = target if relation == "child" else OrgUnit.objects.get_parent(target)
         try:
             services.org_unit_move(unit=node, parent=parent)
         except ValidationError as exc:
