@@ -6,8 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import views
 
-admin.site.site_header = _("消保通 administration")
-admin.site.site_title = _("消保通 admin")
+admin.site.site_header = _("SQI Consumer Protection administration")
+admin.site.site_title = _("SQI Consumer Protection admin")
 admin.site.index_title = _("Administration")
 
 urlpatterns = [

@@ -184,3 +184,9 @@ def test_list_query_count_does_not_grow_with_rows(api, tree, url):
     _grow(tree, 8)
     assert queries() == small
     assert small <= 6
+
+
+def test_schema_validates_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
