@@ -6,3 +6,6 @@ class SqiConfig(AppConfig):
     name = "sqi"
     verbose_name = _("Service Quality Index")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deploy checks)
