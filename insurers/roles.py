@@ -38,6 +38,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+def grant(role: str, perms: list[str]) -> None:
+    """Let a higher app add its model permissions to a role (called from its AppConfig)."""
+    for perm in perms:
+        if perm not in ROLE_PERMISSIONS[role]:
+            ROLE_PERMISSIONS[role].append(perm)
+
+
 def role_names(user) -> frozenset[str]:
     """The user's role group names, looked up once per user object."""
     if not user.is_authenticated:

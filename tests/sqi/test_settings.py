@@ -28,7 +28,15 @@ def production_env(**overrides: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "DEBUG")
+        # DJANGO_ALLOW_ASYNC_UNSAFE is set while the browser tests run; production never has it.
+        if k
+        not in (
+            "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEY",
+            "ALLOWED_HOSTS",
+            "DEBUG",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        )
     }
     env.update(
         SQI_ENV="production",
