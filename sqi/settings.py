@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
     "csp",
+    "django_ratelimit",
     # ours, lowest first: insurers <- complaints <- cases <- sqi
     "insurers",
     "complaints",
@@ -119,6 +120,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Without Redis there is one process (make run, tests): its local-memory cache is the
+    # shared cache that rate limits count in. Production always has REDIS_URL.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Celery: through Redis when there is one, otherwise in-process so nothing else need run.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -202,6 +206,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ComplaintStatusEnum": "complaints.models.Status"},
 }
 
 # Content Security Policy (django-csp 4): scripts only from this origin, never inline.

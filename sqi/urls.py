@@ -20,4 +20,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("insurers.api.urls")),
+    path("api/v1/", include("complaints.api.urls")),
+    path("", include("complaints.urls")),
 ]

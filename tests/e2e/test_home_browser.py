@@ -130,7 +130,7 @@ def test_elder_mode_is_larger_and_remembered(live_server, page, page_problems, s
 def test_officer_signs_in_and_opens_the_org_tree(
     live_server, demo_data, page, page_problems, screenshot
 ):
-    from insurers.management.commands.seed_demo import DEMO_PASSWORD
+    from insurers.demo import DEMO_PASSWORD
     from insurers.models import OrgUnit, ServiceOfficer
 
     own_unit = ServiceOfficer.objects.get(

@@ -1,4 +1,8 @@
-"""``manage.py seed_demo``: load the fictional demo data set (idempotent)."""
+"""``manage.py seed_demo``: load the fictional demo data set (idempotent).
+
+It lives in the project package because it composes every app's demo data (insurers, then
+complaints, cases and statistics), and only the top of the dependency chain may import them all.
+"""
 
 import time
 

@@ -1,0 +1,257 @@
+"""The complaints API: intake (with Idempotency-Key), scoped reads, transitions, notes,
+attachments and the audited reveal."""
+
+import datetime
+import logging
+import threading
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from complaints import crypto
+from complaints.models import Complaint, EventKind, IdempotencyKey, Status
+from tests.complaints.conftest import intake
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/complaints/"
+
+
+def client_for(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def payload(tree, **overrides):
+    data = intake(**overrides)
+    data["amount_in_dispute"] = str(data["amount_in_dispute"])
+    return {"insurer": tree.insurer_a.pk, "org_unit": tree.branch_a1.pk, **data}
+
+
+def test_create_and_read_back_with_masked_lists(clock, tree, people):
+    api = client_for(people.staff)
+    body = payload(tree)
+    created = api.post(URL, body, format="json")
+    assert created.status_code == 201, created.json()
+    ref = created.json()["reference"]
+    assert created.json()["complainant_phone"] == body["complainant_phone"]  # detail, in scope
+    assert created.json()["id_number"].count("*") == 10
+    assert "accept" in created.json()["allowed_actions"]
+    listed = api.get(URL).json()["results"][0]
+    assert listed["reference"] == ref
+    assert body["complainant_phone"] not in str(listed)
+    assert body["complainant_id_number"] not in str(listed)
+    assert listed["complainant_name"] == "张*"
+    assert listed["deadline_state"] == "on_track"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"complainant_id_number": "310101198005170011"}, "complainant_id_number"),
+        ({"category": "unknown"}, "category"),
+        ({"narrative": "x" * 5001}, "narrative"),
+        ({"category": "sales", "subcategory": "claim_delay"}, "subcategory"),
+        ({"received_at": "2030-01-01T00:00:00+08:00"}, "received_at"),
+        ({"org_unit": "branch_a2"}, "org_unit"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field(clock, tree, people, overrides, field):
+    if overrides.get("org_unit") == "branch_a2":
+        overrides["org_unit"] = tree.branch_a2.pk  # outside the staff member's scope
+    response = client_for(people.staff).post(URL, {**payload(tree), **overrides}, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Complaint.objects.exists()
+
+
+def test_idempotent_retry_returns_the_first_result(clock, tree, people):
+    api = client_for(people.staff)
+    body = payload(tree)
+    first = api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["reference"] == again.json()["reference"]
+    other = api.post(
+        URL, {**body, "narrative": "不同的内容"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert other.status_code == 409
+    assert Complaint.objects.count() == 1
+    # keys are per client: another client's same key is a new request
+    assert (
+        client_for(people.head_staff)
+        .post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+        .status_code
+        == 201
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_create_one_complaint(tree, people):
+    """Twelve clients send the same request with the same key at the same moment."""
+    token = Token.objects.create(user=people.staff)
+    body = payload(tree)
+    barrier = threading.Barrier(12)
+    results: list[tuple[int, str]] = []
+
+    def send():
+        from django.db import connections
+
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        barrier.wait()
+        try:
+            response = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="race-1")
+            results.append((response.status_code, response.json().get("reference")))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 12
+    assert sorted(code for code, _ in results).count(201) == 1
+    assert {code for code, _ in results} <= {200, 201}
+    assert len({ref for _, ref in results}) == 1
+    assert Complaint.objects.count() == 1 and IdempotencyKey.objects.count() == 1
+
+
+def test_transitions_through_the_api(clock, tree, people, make_complaint):
+    c = make_complaint()
+    api = client_for(people.staff)
+    url = f"{URL}{c.reference}/transitions/"
+    assert api.post(url + "accept/").json()["status"] == Status.ACCEPTED
+    refused = api.post(url + "close/", {"satisfaction": "satisfied"}, format="json")
+    assert refused.status_code == 400 and "status" in refused.json()
+    bad = api.post(url + "decide/", {"decision": "maybe", "reply": "x"}, format="json")
+    assert bad.status_code == 400 and "decision" in bad.json()
+    decided = api.post(url + "decide/", {"decision": "upheld", "reply": "支持"}, format="json")
+    assert decided.json()["status"] == Status.DECIDED
+    assert api.post(url + "fly/").status_code == 404
+    closed = api.post(url + "close/", {"satisfaction": "satisfied"}, format="json")
+    assert closed.json()["status"] == Status.CLOSED
+    kinds = [e["kind"] for e in api.get(f"{URL}{c.reference}/timeline/").json()]
+    assert kinds.count(EventKind.TRANSITION) == 3
+
+
+@pytest.mark.parametrize(
+    ("who", "read", "act"),
+    [
+        ("staff", 200, 200),
+        ("head_staff", 200, 200),
+        ("sibling_staff", 404, 404),
+        ("branch_officer", 200, 403),
+        ("head_officer", 200, 403),
+        ("mediator", 403, 403),
+        ("index_admin", 403, 403),
+    ],
+)
+def test_scope_matrix(clock, people, make_complaint, who, read, act):
+    c = make_complaint()
+    api = client_for(getattr(people, who))
+    assert api.get(f"{URL}{c.reference}/").status_code == read
+    assert api.post(f"{URL}{c.reference}/transitions/accept/").status_code == act
+    assert Complaint.objects.get(pk=c.pk).status == (
+        Status.ACCEPTED if act == 200 else Status.RECEIVED
+    )
+
+
+def test_sibling_staff_list_does_not_hold_it(clock, people, make_complaint):
+    make_complaint()
+    assert client_for(people.sibling_staff).get(URL).json()["count"] == 0
+    assert client_for(people.head_staff).get(URL).json()["count"] == 1
+
+
+def test_filters(clock, tree, people, make_complaint):
+    make_complaint(category="sales", subcategory="mis_selling")
+    make_complaint(unit=tree.sub_a1a)
+    api = client_for(people.staff)
+    assert api.get(URL, {"category": "sales"}).json()["count"] == 1
+    assert api.get(URL, {"within": tree.sub_a1a.pk}).json()["count"] == 1
+    assert api.get(URL, {"within": tree.branch_a2.pk}).status_code == 404
+    assert api.get(URL, {"received_from": "2026-03-03"}).json()["count"] == 0
+    bad = api.get(URL, {"received_from": "2026-03-03", "received_to": "2026-03-01"})
+    assert bad.status_code == 400 and "received_to" in bad.json()
+    clock.move_to(datetime.date(2026, 3, 20))
+    assert api.get(URL, {"overdue": "true"}).json()["count"] == 2
+    assert api.get(URL, {"deadline_state": "breached"}).json()["count"] == 2
+
+
+def test_search_by_phone_and_id_number(clock, people, make_complaint):
+    c = make_complaint()
+    plain = crypto.decrypt(c.id_number_encrypted)
+    api = client_for(people.staff)
+    assert api.get(URL, {"q": c.complainant_phone}).json()["count"] == 1
+    assert api.get(URL, {"q": plain}).json()["count"] == 1
+    assert api.get(URL, {"q": c.reference}).json()["count"] == 1
+    assert api.get(URL, {"q": plain[:-1] + "0"}).json()["count"] == 0
+
+
+def test_list_query_count_is_constant(clock, people, make_complaint):
+    api = client_for(people.staff)
+
+    def queries():
+        api.force_authenticate(type(people.staff).objects.get(pk=people.staff.pk))
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(URL).status_code == 200
+        return len(ctx.captured_queries)
+
+    make_complaint()
+    few = queries()
+    for _ in range(8):
+        make_complaint()
+    assert queries() == few
+
+
+def test_notes_attachments_and_reveal(clock, people, make_complaint, tmp_path, settings):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    c = make_complaint()
+    api = client_for(people.staff)
+    base = f"{URL}{c.reference}/"
+    assert api.post(base + "notes/", {"text": "已电话联系"}, format="json").status_code == 201
+    assert [n["text"] for n in api.get(base + "notes/").json()] == ["已电话联系"]
+
+    pdf = SimpleUploadedFile("定损单.pdf", b"%PDF-1.4 demo", content_type="application/pdf")
+    uploaded = api.post(base + "attachments/", {"file": pdf}, format="multipart")
+    assert uploaded.status_code == 201, uploaded.json()
+    fake = SimpleUploadedFile("x.pdf", b"just text", content_type="application/pdf")
+    refused = api.post(base + "attachments/", {"file": fake}, format="multipart")
+    assert refused.status_code == 400 and "file" in refused.json()
+    settings.ATTACHMENT_MAX_BYTES = 10
+    big = SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * 20, content_type="application/pdf")
+    too_big = api.post(base + "attachments/", {"file": big}, format="multipart")
+    assert too_big.status_code == 400 and "file" in too_big.json()
+    download = api.get(base + f"attachments/{uploaded.json()['id']}/download/")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 demo"
+    sibling = client_for(people.sibling_staff)
+    assert sibling.get(base + f"attachments/{uploaded.json()['id']}/download/").status_code == 404
+
+    revealed = api.post(base + "reveal-id-number/")
+    assert revealed.status_code == 200 and len(revealed.json()["id_number"]) == 18
+    assert c.events.filter(kind=EventKind.REVEAL).count() == 1
+    assert sibling.post(base + "reveal-id-number/").status_code == 404
+
+
+def test_anonymous_is_refused(clock, make_complaint):
+    c = make_complaint()
+    assert APIClient().get(URL).status_code in (401, 403)
+    assert APIClient().get(f"{URL}{c.reference}/").status_code in (401, 403)
+
+
+def test_personal_data_stays_out_of_the_logs(clock, tree, people, caplog):
+    body = payload(tree)
+    with caplog.at_level(logging.DEBUG):
+        api = client_for(people.staff)
+        api.post(URL, body, format="json")
+        api.post(URL, {**body, "category": "bad"}, format="json")
+    text = caplog.text
+    assert body["complainant_phone"] not in text
+    assert body["complainant_id_number"] not in text
+    assert body["complainant_name"] not in text
