@@ -822,3 +822,11 @@ def attachment_add(*, complaint: Complaint, by, upload) -> Attachment:
         complaint, by=by, kind=EventKind.ATTACHMENT, text=name, data={"attachment": attachment.pk}
     )
     return attachment
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's notifications read (all unread ones, or those in ``ids``)."""
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
