@@ -10,6 +10,7 @@ saved it.
 import datetime
 import hashlib
 import json
+import logging
 from decimal import Decimal
 
 from django.conf import settings
@@ -42,6 +43,8 @@ from .models import (
     Status,
 )
 from .selectors import DEADLINE_STATES
+
+logger = logging.getLogger(__name__)
 
 ELDER_AGE = 60
 
@@ -130,10 +133,17 @@ def notify(*, user, subject: str, body: str = "", complaint=None, dedupe_key=Non
         user=user, complaint=complaint, subject=subject, body=body, dedupe_key=dedupe_key
     )
     if user.email:
-        transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
-        )
+        transaction.on_commit(lambda: _send_email(subject, body, user.email))
     return notification
+
+
+def _send_email(subject: str, body: str, address: str) -> None:
+    """Email is a courtesy copy of the in-app notification: a mail server that is down must
+    not fail the request that has already been committed."""
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+    except Exception:
+        logger.exception("notification email could not be sent")
 
 
 def _save(complaint: Complaint, by) -> None:

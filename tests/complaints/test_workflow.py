@@ -373,3 +373,22 @@ def test_the_periodic_task_is_scheduled_and_runs(clock, make_complaint, people):
     services.complaint_accept(complaint=c, by=people.staff)
     assert sweep_deadlines.apply(args=["2026-03-18"]).get() == {"reminders": 0, "escalations": 1}
     assert len(mail.outbox) == 0  # the officer has no email address: in-app only
+
+
+def test_notification_email_is_sent_after_commit_and_a_mail_failure_is_harmless(
+    clock, make_complaint, people, monkeypatch, django_capture_on_commit_callbacks
+):
+    people.staff.email = "staff@example.invalid"
+    people.staff.save()
+    c = make_complaint()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notify(user=people.staff, subject="s1", complaint=c)
+    assert [m.subject for m in mail.outbox] == ["s1"]
+
+    def broken(*args, **kwargs):
+        raise OSError("mail server down")
+
+    monkeypatch.setattr(services, "send_mail", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notify(user=people.staff, subject="s2", complaint=c)
+    assert Notification.objects.filter(subject="s2").exists()
