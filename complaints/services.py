@@ -65,10 +65,11 @@ def _id_number_error(reason: str) -> str:
 
 
 def _ensure(by, perm: str, complaint: Complaint) -> None:
-    """The actor's role grants ``perm`` and the complaint is in their scope."""
+    """The actor's role grants ``perm`` and the object rules (``complaints/rules.py``, which
+    higher apps may widen) grant it on this complaint."""
     if by is None or not by.has_perm(perm):
         raise PermissionDenied(_("Your role does not allow this."))
-    if not unit_is_visible(user=by, unit=complaint.org_unit):
+    if not by.has_perm(perm, complaint):
         raise PermissionDenied(_("This complaint is outside your part of the organisation."))
 
 
