@@ -158,6 +158,7 @@ class MediationCase(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("mediation case")
         verbose_name_plural = _("mediation cases")
         ordering = ["-applied_at"]
+        permissions = [("mediate_mediationcase", _("Can run the steps of a mediation"))]
         indexes = [models.Index(fields=["organization", "status"], name="case_org_status")]
         constraints = [
             models.CheckConstraint(
