@@ -238,3 +238,59 @@ def test_direct_application(orgs, mediators, tree, clock):
             applicant_name="x", applicant_phone="13900001111", summary="x", by=mediators["sh"],
         )  # fmt: skip
     assert "org_unit" in exc.value.message_dict
+
+
+def test_figures_for_dashboards(clock, make_complaint, people, orgs, mediators, tree):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases import selectors
+
+    outcomes = ["settle", "settle", "fail", None]
+    for outcome in outcomes:
+        complaint = make_complaint(unit=tree.sub_a1a if outcome is None else tree.branch_a1)
+        complaint_services.complaint_accept(complaint=complaint, by=people.staff)
+        case = services.case_open_from_complaint(
+            complaint=complaint, organization=orgs["sh"], by=people.staff
+        )
+        if outcome is None:
+            continue
+        services.case_accept(case=case, by=mediators["sh"])
+        services.case_start(case=case, by=mediators["sh"])
+        clock.move_to(D(2026, 3, 6))
+        if outcome == "settle":
+            services.case_settle(
+                case=case,
+                by=mediators["sh"],
+                amount=Decimal("1000"),
+                terms="赔付",
+                signed_on=D(2026, 3, 6),
+            )
+        else:
+            services.case_fail(case=case, by=mediators["sh"], note="未达成")
+        clock.move_to(D(2026, 3, 2))
+    cases = selectors.cases_for(insurer=tree.insurer_a, start=D(2026, 3, 1), end=D(2026, 3, 31))
+    with CaptureQueriesContext(connection) as ctx:
+        figures = selectors.mediation_figures(cases=cases)
+    assert len(ctx.captured_queries) == 3
+    assert figures["total"] == 4 and figures["settled"] == 2 and figures["concluded"] == 3
+    assert figures["settlement_rate"] == pytest.approx(2 / 3)
+    assert figures["median_days_to_conclusion"] == 4.0
+    assert figures["amount_settled"] == Decimal("2000")
+    by_unit = selectors.mediation_figures_by(cases=cases, by="org_unit")
+    assert by_unit[tree.branch_a1.pk]["concluded"] == 3
+    assert by_unit[tree.sub_a1a.pk]["by_state"]["applied"] == 1
+    assert selectors.cases_for(within=tree.sub_a1a).count() == 1
+    assert selectors.cases_for(start=D(2026, 4, 1)).count() == 0
+
+
+def test_scoped_case_lists(escalated, mediators, people):
+    from cases import selectors
+
+    assert list(selectors.case_list(user=mediators["sh"])) == [escalated]
+    assert not selectors.case_list(user=mediators["bj"]).exists()
+    assert list(selectors.case_list(user=people.head_staff)) == [escalated]
+    assert not selectors.case_list(user=people.sibling_staff).exists()
+    assert not selectors.case_list(user=people.index_admin).exists()
+    board = selectors.board(user=mediators["sh"])
+    assert {c["status"]: c["count"] for c in board}["applied"] == 1
