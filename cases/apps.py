@@ -17,8 +17,6 @@ class CasesConfig(AppConfig):
                 "cases.mediate_mediationcase",
                 "cases.add_mediationcase",
                 "cases.view_mediationsession",
-                "complaints.view_complaint",
-                "complaints.reveal_personal_data",
             ],
         )
         roles.grant(

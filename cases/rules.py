@@ -55,6 +55,8 @@ for codename in ("add_mediationcase", "change_mediationcase", "delete_mediationc
     rules.add_perm(_perm(codename), role_grants(_perm(codename)) & case_in_unit_scope)
 
 # Mediators see the complaint behind their organisation's cases, and may open its personal
-# data (the reveal is audited on the complaint's timeline).
+# data (the reveal is audited on the complaint's timeline). Being that organisation's mediator
+# is the grant: their role has no model-wide complaint permission, so complaint lists, pages
+# and the admin stay closed to them.
 for perm in ("complaints.view_complaint", "complaints.reveal_personal_data"):
-    rules.set_perm(perm, registered[perm] | (role_grants(perm) & complaint_before_my_organization))
+    rules.set_perm(perm, registered[perm] | complaint_before_my_organization)

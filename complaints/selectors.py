@@ -134,6 +134,7 @@ def public_status(*, reference: str, phone: str) -> Complaint | None:
             "decided_at",
             "closed_at",
             "insurer__short_name",
+            "insurer__name_en",
         )
         .select_related("insurer")
         .first()

@@ -67,10 +67,8 @@ def _id_number_error(reason: str) -> str:
 def _ensure(by, perm: str, complaint: Complaint) -> None:
     """The actor's role grants ``perm`` and the object rules (``complaints/rules.py``, which
     higher apps may widen) grant it on this complaint."""
-    if by is None or not by.has_perm(perm):
-        raise PermissionDenied(_("Your role does not allow this."))
-    if not by.has_perm(perm, complaint):
-        raise PermissionDenied(_("This complaint is outside your part of the organisation."))
+    if by is None or not by.has_perm(perm, complaint):
+        raise PermissionDenied(_("You may not do this on this complaint."))
 
 
 def _handle(by, complaint: Complaint) -> None:

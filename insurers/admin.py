@@ -78,6 +78,14 @@ class ScopedAdmin(SimpleHistoryAdmin):
         self._in_scope_or_404(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._in_scope_or_404(request, object_id)
+        if request.method == "POST" and not self.has_change_permission(
+            request, self.get_object(request, unquote(object_id))
+        ):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is OrgUnit:
             kwargs["queryset"] = selectors.visible_units(user=request.user).order_by("path")

@@ -55,7 +55,7 @@ PUBLIC_CARDS = (
     Card(
         _("File a complaint"),
         _("Tell an insurer what went wrong; you get a reference number to follow it up."),
-        "complaints:public_create",
+        "complaints:public_new",
         "pen",
     ),
     Card(

@@ -191,7 +191,8 @@ def test_search_by_phone_and_id_number(clock, people, make_complaint):
     assert api.get(URL, {"q": c.complainant_phone}).json()["count"] == 1
     assert api.get(URL, {"q": plain}).json()["count"] == 1
     assert api.get(URL, {"q": c.reference}).json()["count"] == 1
-    assert api.get(URL, {"q": plain[:-1] + "0"}).json()["count"] == 0
+    other = plain[:-1] + ("1" if plain[-1] != "1" else "2")
+    assert api.get(URL, {"q": other}).json()["count"] == 0
 
 
 def test_list_query_count_is_constant(clock, people, make_complaint):

@@ -251,3 +251,17 @@ def test_drag_and_drop_move_is_for_writers_only(world):
         {"node": world.tree.sub_a1a.pk, "target": world.tree.branch_a1.pk, "relation": "child"},
     )
     assert response.status_code == FORBIDDEN
+
+
+def test_history_versions_are_scoped_and_reverting_needs_the_right(world):
+    unit = world.units["sibling"]
+    version = unit.history.first()
+    staff = client_for(world.actors["staff"])
+    url = f"/admin/insurers/orgunit/{unit.pk}/history/{version.history_id}/"
+    assert staff.get(url).status_code == MISSING
+    own = world.units["own"]
+    own_version = own.history.first()
+    own_url = f"/admin/insurers/orgunit/{own.pk}/history/{own_version.history_id}/"
+    assert staff.post(own_url, unit_form(own, name="回滚")).status_code == FORBIDDEN
+    own.refresh_from_db()
+    assert own.name != "回滚"
