@@ -86,7 +86,7 @@ class MediationCase(ConcurrentTransitionMixin, models.Model):
     for directly. The parties are the consumer (the complainant, or the applicant) and the
     insurer (through the org unit that handles it)."""
 
-    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    reference = models.CharField(_("case reference"), max_length=20, unique=True, editable=False)
     organization = models.ForeignKey(
         MediationOrganization,
         verbose_name=_("mediation organisation"),
