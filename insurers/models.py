@@ -86,10 +86,14 @@ class Insurer(models.Model):
     licence_type = models.CharField(
         _("licence type"), max_length=16, choices=LicenceType.choices, db_index=True
     )
+    # Optional: a real insurer named in public material (an award announcement) is recorded
+    # without a code we cannot verify here, rather than with an invented one.
     credit_code = models.CharField(
         _("unified social credit code"),
         max_length=18,
         unique=True,
+        null=True,
+        blank=True,
         validators=[validate_credit_code],
         help_text=_("18 characters; the last is a check character."),
     )
@@ -123,8 +127,7 @@ class Insurer(models.Model):
         return self.short_name
 
     def clean(self) -> None:
-        if self.credit_code:
-            self.credit_code = self.credit_code.strip().upper()
+        self.credit_code = (self.credit_code or "").strip().upper() or None
         if self.group_id is not None and self.group.level != Level.GROUP:
             raise ValidationError({"group": _("The group must be an org unit at group level.")})
 

@@ -190,3 +190,15 @@ def test_schema_validates_without_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_credit_code_is_optional_but_checked_when_given(api):
+    base = {"short_name": "真实示例", "licence_type": "life"}
+    a = api.post("/api/v1/insurers/", {**base, "name_zh": "甲"}, format="json")
+    b = api.post("/api/v1/insurers/", {**base, "name_zh": "乙", "credit_code": ""}, format="json")
+    assert (a.status_code, b.status_code) == (201, 201), (a.json(), b.json())
+    assert a.json()["credit_code"] is None and b.json()["credit_code"] is None
+    bad = api.post(
+        "/api/v1/insurers/", {**base, "name_zh": "丙", "credit_code": "123"}, format="json"
+    )
+    assert bad.status_code == 400 and "credit_code" in bad.json()
