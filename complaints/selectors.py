@@ -5,6 +5,7 @@ import datetime
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from insurers.models import OrgUnit, ServiceOfficer
 from insurers.selectors import visible_units
 
 from . import crypto, deadlines, idnumber
@@ -196,3 +197,16 @@ def mask_name(name: str) -> str:
 
 def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "*" * len(phone)
+
+
+def extension_approver(*, complaint: Complaint) -> ServiceOfficer | None:
+    """Who approves a second extension: the active service officer one level above the
+    handling unit (None at the top of the tree or while that post is vacant)."""
+    parent = OrgUnit.objects.get_parent(complaint.org_unit)
+    if parent is None:
+        return None
+    return (
+        ServiceOfficer.objects.filter(org_unit=parent, ended__isnull=True)
+        .select_related("user")
+        .first()
+    )

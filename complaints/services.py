@@ -21,6 +21,7 @@ from django.db.models import CharField, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
 from insurers.models import OrgUnit, ServiceOfficer, UnitMembership
@@ -42,7 +43,7 @@ from .models import (
     ReferenceCounter,
     Status,
 )
-from .selectors import DEADLINE_STATES
+from .selectors import DEADLINE_STATES, extension_approver
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,19 @@ def _save(complaint: Complaint, by) -> None:
         ) from exc
 
 
+STEP_LABELS = {
+    "accept": gettext_lazy("acceptance"),
+    "decline": gettext_lazy("declining"),
+    "investigate": gettext_lazy("investigation"),
+    "extend": gettext_lazy("extension"),
+    "decide": gettext_lazy("making a decision"),
+    "close": gettext_lazy("closing"),
+    "escalate": gettext_lazy("escalation to mediation"),
+    "close_after_mediation": gettext_lazy("closing after mediation"),
+    "request_review": gettext_lazy("review request"),
+}
+
+
 def _move(complaint: Complaint, transition: str, *, by, text="", data=None) -> str:
     """Run an FSM transition; a forbidden one is a validation error on ``status``."""
     method = getattr(complaint, transition)
@@ -164,8 +178,8 @@ def _move(complaint: Complaint, transition: str, *, by, text="", data=None) -> s
     if not can_proceed(method):
         raise ValidationError(
             {
-                "status": _("A complaint that is “%(status)s” cannot be %(action)s.")
-                % {"status": complaint.get_status_display(), "action": _(transition)}
+                "status": _("Not possible while the complaint is “%(status)s”: %(action)s.")
+                % {"status": complaint.get_status_display(), "action": STEP_LABELS[transition]}
             },
             code="invalid_transition",
         )
@@ -351,17 +365,6 @@ def complaint_investigate(*, complaint: Complaint, by) -> Complaint:
     return complaint
 
 
-def _officer_one_level_up(complaint: Complaint) -> ServiceOfficer | None:
-    parent = OrgUnit.objects.get_parent(complaint.org_unit)
-    if parent is None:
-        return None
-    return (
-        ServiceOfficer.objects.filter(org_unit=parent, ended__isnull=True)
-        .select_related("user")
-        .first()
-    )
-
-
 @transaction.atomic
 def complaint_extend(
     *, complaint: Complaint, by, reason: str, complainant_notice: str = ""
@@ -390,7 +393,7 @@ def complaint_extend(
         errors["complainant_notice"] = _(
             "Write the notice telling the complainant about the extension and why."
         )
-    if step == 2 and _officer_one_level_up(complaint) is None:
+    if step == 2 and extension_approver(complaint=complaint) is None:
         errors["status"] = _("No service officer one level up can approve a second extension.")
     if not can_proceed(complaint.extend):
         errors["status"] = _("A complaint that is “%(status)s” cannot be extended.") % {
@@ -408,7 +411,7 @@ def complaint_extend(
     if step == 1:
         _apply_extension(complaint, extension, by=by)
     else:
-        approver = _officer_one_level_up(complaint)
+        approver = extension_approver(complaint=complaint)
         _event(
             complaint,
             by=by,
@@ -446,7 +449,7 @@ def extension_approve(*, extension: Extension, by) -> Complaint:
     """The service officer one level up approves a second extension; the complainant's
     notice is recorded as sent at the same moment."""
     complaint = Complaint.objects.select_for_update().get(pk=extension.complaint_id)
-    officer = _officer_one_level_up(complaint)
+    officer = extension_approver(complaint=complaint)
     if officer is None or officer.user_id != by.pk:
         raise PermissionDenied(
             _("Only the service officer one level above the handling unit can approve this.")
@@ -833,7 +836,7 @@ def attachment_add(*, complaint: Complaint, by, upload) -> Attachment:
     return attachment
 
 
-def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+def notification_mark_read(*, user, ids: list[int] | None = None) -> int:
     """Mark the user's notifications read (all unread ones, or those in ``ids``)."""
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
