@@ -362,9 +362,10 @@ class ShowcaseCase(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     awarded_at = models.DateTimeField(_("awarded at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejecting"), blank=True, max_length=2000)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(m2m_fields=[insurers, tags])
+    history = HistoricalRecords(m2m_fields=[insurers, org_units, tags])
 
     class Meta:
         verbose_name = _("showcase case")

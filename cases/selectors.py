@@ -155,3 +155,26 @@ def mediation_figures_by(*, cases: QuerySet[MediationCase], by: str) -> dict[int
         group: _figures(by_state, durations.get(group, []), amounts.get(group))
         for group, by_state in states.items()
     }
+
+
+SESSION_STATES = (CaseStatus.ACCEPTED, CaseStatus.IN_MEDIATION)
+MEDIATOR_STEPS = ("accept", "refuse", "start", "settle", "fail")
+
+
+def available_case_actions(*, case: MediationCase, user) -> list[str]:
+    """The steps ``user`` may take on ``case`` now: the state allows the move (django-fsm),
+    and the role and scope allow the step — the mediation's own steps for the case's
+    organisation's mediators, a withdrawal also for insurer staff in scope (as
+    ``services.case_withdraw`` checks)."""
+    if not user.has_perm("cases.view_mediationcase", case):
+        return []
+    moves = {t.name for t in case.get_available_status_transitions()}
+    mediates = user.has_perm("cases.mediate_mediationcase", case)
+    steps = [step for step in MEDIATOR_STEPS if mediates and step in moves]
+    if "withdraw" in moves and (mediates or user.has_perm("cases.change_mediationcase", case)):
+        steps.append("withdraw")
+    return steps
+
+
+def may_log_session(*, case: MediationCase, user) -> bool:
+    return case.status in SESSION_STATES and user.has_perm("cases.mediate_mediationcase", case)

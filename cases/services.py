@@ -87,7 +87,7 @@ def _move(case: MediationCase, name: str) -> str:
 
 def _save(case: MediationCase, by) -> None:
     case._history_user = by
-    case.full_clean(exclude=["reference", "status"])
+    case.full_clean(exclude=["reference", "status", "created_by"])
     try:
         case.save()
     except ConcurrentTransition as exc:
@@ -113,6 +113,8 @@ def case_open_from_complaint(
     if not organization.active:
         raise ValidationError({"organization": _("This mediation organisation is not active.")})
     complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if MediationCase.objects.filter(complaint=complaint).exists():
+        raise ValidationError({"complaint": _("This complaint is already in mediation.")})
     complaint_services.complaint_escalate(
         complaint=complaint, by=by, note=_("Sent to %(org)s") % {"org": organization.name}
     )
@@ -341,3 +343,15 @@ def case_withdraw(*, case: MediationCase, by, note: str) -> MediationCase:
     if case.complaint_id:
         _close_complaint(case, by, _("Mediation withdrawn: %(note)s") % {"note": note})
     return case
+
+
+@transaction.atomic
+def case_reveal_applicant(*, case: MediationCase, by) -> dict[str, str]:
+    """A direct applicant's name and phone in full, for the case's mediators and insurer
+    staff in scope; the reveal is on the case's timeline. (For a case from a complaint, the
+    complainant's data is revealed through the complaint, and audited there.)"""
+    _ensure(by, "cases.view_mediationcase", case)
+    if case.complaint_id:
+        raise ValidationError({"case": _("Open the complaint's personal data instead.")})
+    _event(case, by=by, text=_("Applicant's personal data shown in full"))
+    return {"name": case.applicant_name, "phone": case.applicant_phone}

@@ -655,9 +655,10 @@ def complaint_add_note(*, complaint: Complaint, by, text: str) -> Event:
 def complaint_reveal_id_number(*, complaint: Complaint, by) -> str:
     """The complainant's full ID number, for staff in scope; the reveal is on the timeline."""
     _ensure(by, "complaints.reveal_personal_data", complaint)
+    # Recorded even when there is no ID number: callers show the name and phone with it.
+    _event(complaint, by=by, kind=EventKind.REVEAL, text=_("Personal data shown in full"))
     if not complaint.id_number_encrypted:
         return ""
-    _event(complaint, by=by, kind=EventKind.REVEAL, text=_("ID number shown in full"))
     return crypto.decrypt(complaint.id_number_encrypted)
 
 

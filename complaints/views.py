@@ -435,6 +435,12 @@ def _render_detail(
             "paused": any(p.end is None for p in pauses),
             "pending_extension": pending,
             "may_approve": pending is not None and _may_approve(user, complaint),
+            # Mediation lives in the cases app, which builds on this one: the page only links
+            # to its escalation page (by URL name), it never imports it.
+            "can_escalate": "escalate"
+            in {t.name for t in complaint.get_available_status_transitions()}
+            and user.has_perm("complaints.change_complaint", complaint)
+            and user.has_perm("cases.add_mediationcase"),
             "actions": actions,
             "action_errors": action_errors,
             "failed_action": ACTIONS[bound_name].label if bound_name else "",

@@ -21,5 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("insurers.api.urls")),
     path("api/v1/", include("complaints.api.urls")),
+    path("api/v1/", include("cases.api.urls")),
     path("", include("complaints.urls")),
+    path("", include("cases.urls")),
 ]

@@ -294,3 +294,57 @@ def test_scoped_case_lists(escalated, mediators, people):
     assert not selectors.case_list(user=people.index_admin).exists()
     board = selectors.board(user=mediators["sh"])
     assert {c["status"]: c["count"] for c in board}["applied"] == 1
+
+
+def test_a_complaint_goes_to_mediation_once(escalated, people, orgs):
+    complaint = escalated.complaint
+    with pytest.raises(ValidationError) as exc:
+        services.case_open_from_complaint(
+            complaint=complaint, organization=orgs["bj"], by=people.staff
+        )
+    assert "complaint" in exc.value.message_dict or "status" in exc.value.message_dict
+    assert MediationCase.objects.count() == 1
+
+
+def test_applicant_reveal_is_audited_and_scoped(orgs, mediators, tree, clock):
+    case = services.case_apply(
+        organization=orgs["sh"], insurer=tree.insurer_a, org_unit=tree.branch_a1,
+        applicant_name="王五", applicant_phone="13900002222", summary="争议", by=mediators["sh"],
+    )  # fmt: skip
+    assert services.case_reveal_applicant(case=case, by=mediators["sh"]) == {
+        "name": "王五",
+        "phone": "13900002222",
+    }
+    assert case.events.count() == 2  # the application, then the reveal
+    assert case.events.last().actor == mediators["sh"]
+    with pytest.raises(PermissionDenied):
+        services.case_reveal_applicant(case=case, by=mediators["bj"])
+
+
+def test_case_apply_without_an_actor(orgs, tree, clock):
+    case = services.case_apply(
+        organization=orgs["sh"], insurer=tree.insurer_a, org_unit=tree.branch_a1,
+        applicant_name="赵六", applicant_phone="13900003333", summary="网上申请",
+    )  # fmt: skip
+    assert case.created_by is None and case.status == CaseStatus.APPLIED
+
+
+def test_the_complaint_page_offers_mediation_and_links_the_case(
+    clock, make_complaint, people, orgs, client
+):
+    complaint = make_complaint()
+    client.force_login(people.staff)
+    page = client.get(f"/work/complaints/{complaint.reference}/").content.decode()
+    escalate_url = f"/work/mediation/escalate/{complaint.reference}/"
+    assert escalate_url not in page  # received: not yet
+    complaint_services.complaint_accept(complaint=complaint, by=people.staff)
+    assert escalate_url in client.get(f"/work/complaints/{complaint.reference}/").content.decode()
+    case = services.case_open_from_complaint(
+        complaint=complaint, organization=orgs["sh"], by=people.staff
+    )
+    page = client.get(f"/work/complaints/{complaint.reference}/").content.decode()
+    assert escalate_url not in page and f"/work/mediation/{case.reference}/" in page
+    client.force_login(people.branch_officer)  # reads, does not handle
+    assert (
+        escalate_url not in client.get(f"/work/complaints/{complaint.reference}/").content.decode()
+    )

@@ -3,7 +3,7 @@ import hashlib
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.test import RequestFactory
 
 from insurers import roles
@@ -32,21 +32,31 @@ def fingerprint() -> str:
 
 def test_small_demo_matches_the_market_shape(capsys):
     call_command("seed_demo", "--size", "small", "--seed", "7")
-    counts = dict(Insurer.objects.values_list("licence_type").annotate(n=Count("id")))
-    assert counts == {"property": 12, "life": 12, "health": 4}
-    assert all(
-        i.name_zh.startswith("示例") and i.name_en.startswith("Demo") for i in Insurer.objects.all()
+    # The demo also loads the real insurers named in public award announcements (no officers,
+    # branches or figures of their own); the fictional market is the 示例 part.
+    demo = Insurer.objects.filter(name_zh__startswith="示例")
+    demo_units = OrgUnit.objects.filter(
+        Q(insurer__in=demo) | Q(level=Level.GROUP, name__startswith="示例")
     )
+    counts = dict(demo.values_list("licence_type").annotate(n=Count("id")))
+    assert counts == {"property": 12, "life": 12, "health": 4}
+    assert all(i.name_en.startswith("Demo") for i in demo)
+    # every other insurer is a real one from the award data: no credit code, no complaints
+    real = Insurer.objects.exclude(pk__in=demo)
+    assert all(i.credit_code is None and not i.complaints.exists() for i in real)
     assert OrgUnit.objects.find_problems() == ([], [], [], [], [])
-    for unit in OrgUnit.objects.select_related("insurer"):
+    for unit in OrgUnit.objects.select_related("insurer"):  # every unit, real ones too
         parent = OrgUnit.objects.get_parent(unit)
         assert placement_errors(level=unit.level, insurer=unit.insurer, parent=parent) == {}
     # every unit has exactly one active officer; groups have chiefs
-    assert ServiceOfficer.objects.filter(ended__isnull=True).count() == OrgUnit.objects.count()
+    assert (
+        ServiceOfficer.objects.filter(ended__isnull=True, org_unit__in=demo_units).count()
+        == demo_units.count()
+    )
     assert set(
         ServiceOfficer.objects.filter(org_unit__level=Level.GROUP).values_list("title", flat=True)
     ) == {"chief"}
-    assert Insurer.objects.filter(org_units__level=Level.BRANCH).distinct().count() == 28
+    assert demo.filter(org_units__level=Level.BRANCH).distinct().count() == 28
     assert OrgUnit.objects.filter(level=Level.SUB_BRANCH).exists()
     assert ReceptionDay.objects.count() > 50
     out = capsys.readouterr().out

@@ -8,13 +8,23 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from cases.demo import showcase_demo_build
+from complaints.demo import (
+    complaints_demo_build,
+    complaints_demo_present,
+    complaints_demo_remove,
+    complaints_demo_summary,
+)
 from insurers.demo import DEMO_PASSWORD, SIZES, demo_build, demo_present, demo_remove
 
 __all__ = ["DEMO_PASSWORD", "Command"]
 
 
 class Command(BaseCommand):
-    help = "Create fictional demo insurers, org trees, officers, staff and reception days."
+    help = (
+        "Create fictional demo insurers, org trees, officers, staff and reception days, "
+        "and two years of complaints against them."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -26,11 +36,19 @@ class Command(BaseCommand):
     def handle(self, *args, size, seed, reset, **options):
         if demo_present():
             if not reset:
-                self.stdout.write(
-                    "Demo data already present; leaving it as it is (--reset rebuilds)."
-                )
+                if complaints_demo_present():
+                    self.stdout.write(
+                        "Demo data already present; leaving it as it is (--reset rebuilds)."
+                    )
+                    self._complaints(started=None)
+                else:  # insurers from before demo complaints existed: add the complaints
+                    started = time.monotonic()
+                    complaints_demo_build(size=size, seed=seed)
+                    self._complaints(started=started, size=size, seed=seed)
                 self._accounts({})
                 return
+            # Complaints first: their extensions are approved by demo users.
+            complaints_demo_remove()
             demo_remove()
         started = time.monotonic()
         result = demo_build(size=size, seed=seed)
@@ -41,7 +59,27 @@ class Command(BaseCommand):
                 f"in {time.monotonic() - started:.1f} s."
             )
         )
+        started = time.monotonic()
+        complaints_demo_build(size=size, seed=seed)
+        self._complaints(started=started, size=size, seed=seed)
+        showcase_demo_build()  # real award cases (kept by --reset) and invented drafts
         self._accounts(result.accounts)
+
+    def _complaints(self, *, started: float | None, size: str = "", seed: int = 0) -> None:
+        figures = complaints_demo_summary()
+        line = (
+            f"{figures['complaints']} complaints ({figures['open']} open, "
+            f"{figures['overdue']} overdue), {figures['events']} timeline events"
+        )
+        if started is None:
+            self.stdout.write(f"Demo complaints: {line}.")
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo complaints ({size}, seed {seed}): {line} "
+                    f"in {time.monotonic() - started:.1f} s."
+                )
+            )
 
     def _accounts(self, accounts: dict[str, str]) -> None:
         self.stdout.write("Demo accounts (every demo user has the same password):")

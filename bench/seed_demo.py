@@ -1,0 +1,105 @@
+"""Time ``manage.py seed_demo --size large`` on a scratch database and count what it wrote.
+
+    .venv/bin/python bench/seed_demo.py [--size large] [--seed 1]
+
+Without ``DATABASE_URL`` it migrates a fresh SQLite file in a temporary directory; with a
+PostgreSQL ``DATABASE_URL`` it creates a throwaway database ``sqi_bench_demo_<pid>`` on that
+server and drops it afterwards. The developer's own database is never written.
+
+The timed part is the command alone (migrations excluded), exactly as a developer runs it:
+the demo insurers, org trees and users, then the complaints with their timelines. The last
+line is machine-readable:
+
+    seed_demo size=large complaints=<n> seconds=<x>
+"""
+
+import argparse
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def configure(tmpdir: str) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url or url.startswith("sqlite"):
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmpdir}/bench.sqlite3"
+    os.environ["REDIS_URL"] = ""  # nothing here needs a broker or a shared cache
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sqi.settings")
+    sys.path.insert(0, str(BASE_DIR))
+
+    import django
+
+    django.setup()
+
+
+def row_counts() -> dict[str, int]:
+    from django.contrib.auth import get_user_model
+
+    from complaints.models import Complaint, Event, Extension, Pause
+    from insurers.models import Insurer, OrgUnit, ReceptionDay
+
+    models = {
+        "insurers": Insurer,
+        "org units": OrgUnit,
+        "users": get_user_model(),
+        "reception days": ReceptionDay,
+        "complaints": Complaint,
+        "timeline events": Event,
+        "pauses": Pause,
+        "extensions": Extension,
+    }
+    return {label: model.objects.count() for label, model in models.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="large", choices=["small", "large"])
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    tmpdir = tempfile.mkdtemp(prefix="sqi-bench-demo-")
+    configure(tmpdir)
+    from django.core.management import call_command
+    from django.db import connection
+
+    postgres = connection.vendor == "postgresql"
+    old_name = connection.settings_dict["NAME"]
+    try:
+        if postgres:
+            # Not test_<name>: that one may belong to a pytest run at this very moment.
+            connection.settings_dict["TEST"]["NAME"] = f"sqi_bench_demo_{os.getpid()}"
+            name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        else:
+            call_command("migrate", verbosity=0, interactive=False)
+            name = connection.settings_dict["NAME"]
+        print(f"database: {connection.vendor} {name}")
+
+        out = io.StringIO()
+        start = time.perf_counter()
+        call_command("seed_demo", "--size", args.size, "--seed", str(args.seed), stdout=out)
+        seconds = time.perf_counter() - start
+        for line in out.getvalue().splitlines():
+            if line.startswith(("Demo data", "Demo complaints")):
+                print(line)
+        counts = row_counts()
+        for label, n in counts.items():
+            print(f"{label:<16} {n:>10,}")
+        if not postgres:
+            size = Path(name).stat().st_size
+            print(f"{'database file':<16} {size / 1e6:>10,.0f} MB")
+        print(f"seed_demo size={args.size} complaints={counts['complaints']} seconds={seconds:.1f}")
+    finally:
+        if postgres:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
