@@ -411,7 +411,7 @@ def complaints_demo_remove() -> int:
 
 class _Builder:
     def __init__(self, *, seed: int, today: datetime.date, count: int):
-        self.rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
+        self.rng = random.Random(seed)
         self.today = today
         self.count = count
         tz = timezone.get_default_timezone()

@@ -42,9 +42,9 @@ class InsurerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Insurer
 
-    name_zh = factory.Sequence(lambda n: f"示例{n}号财产保险股份有限公司")
-    name_en = factory.Sequence(lambda n: f"Demo No.{n} Property Insurance Co., Ltd.")
-    short_name = factory.Sequence(lambda n: f"示例{n}")
+    name_zh = factory.Sequence(lambda n: f"测试{n}号财产保险股份有限公司")
+    name_en = factory.Sequence(lambda n: f"Test No.{n} Property Insurance Co., Ltd.")
+    short_name = factory.Sequence(lambda n: f"测试{n}")
     licence_type = LicenceType.PROPERTY
     credit_code = factory.LazyFunction(credit_code)
     established = datetime.date(2010, 1, 1)

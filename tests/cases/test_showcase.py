@@ -617,6 +617,8 @@ def test_demo_builder_creates_the_real_insurers_plainly():
 
 
 def test_demo_builder_adds_fictional_cases_in_each_workflow_state(tree):
+    tree.insurer_a.name_zh = "示例甲财产保险股份有限公司"  # a fictional demo insurer
+    tree.insurer_a.save()
     user_in(tree.branch_a1, roles.STAFF, username="demo_staff")
     UserFactory(username="demo_index_admin", roles=[roles.INDEX_ADMIN])
     showcase_demo_build()

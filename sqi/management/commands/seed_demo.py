@@ -9,6 +9,11 @@ import time
 from django.core.management.base import BaseCommand
 
 from cases.demo import showcase_demo_build
+from cases.demo_mediation import (
+    mediation_demo_build,
+    mediation_demo_present,
+    mediation_demo_remove,
+)
 from complaints.demo import (
     complaints_demo_build,
     complaints_demo_present,
@@ -45,9 +50,13 @@ class Command(BaseCommand):
                     started = time.monotonic()
                     complaints_demo_build(size=size, seed=seed)
                     self._complaints(started=started, size=size, seed=seed)
+                # Parts added by later versions of the demo are filled in (each is idempotent).
+                self._cases(size=size, seed=seed)
                 self._accounts({})
                 return
-            # Complaints first: their extensions are approved by demo users.
+            # Mediation cases first (they hold their complaints), then the complaints (their
+            # extensions are approved by demo users), then insurers and users.
+            mediation_demo_remove()
             complaints_demo_remove()
             demo_remove()
         started = time.monotonic()
@@ -62,8 +71,22 @@ class Command(BaseCommand):
         started = time.monotonic()
         complaints_demo_build(size=size, seed=seed)
         self._complaints(started=started, size=size, seed=seed)
-        showcase_demo_build()  # real award cases (kept by --reset) and invented drafts
+        self._cases(size=size, seed=seed)
         self._accounts(result.accounts)
+
+    def _cases(self, *, size: str, seed: int) -> None:
+        showcase = showcase_demo_build()  # real award cases (kept by --reset) and invented drafts
+        if not mediation_demo_present():
+            mediation = mediation_demo_build(size=size, seed=seed)
+            self.stdout.write(
+                f"Demo mediation: {mediation['organisations']} organisations, "
+                f"{mediation['cases']} cases, {mediation['sessions']} sessions."
+            )
+        self.stdout.write(
+            f"Showcase cases: {showcase.awarded} awarded from {showcase.programmes} programmes "
+            f"({showcase.insurers} real insurers, {showcase.created} added this run), "
+            f"{showcase.workflow} invented cases in the workflow."
+        )
 
     def _complaints(self, *, started: float | None, size: str = "", seed: int = 0) -> None:
         figures = complaints_demo_summary()
