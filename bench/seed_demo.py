@@ -7,7 +7,8 @@ PostgreSQL ``DATABASE_URL`` it creates a throwaway database ``sqi_bench_demo_<pi
 server and drops it afterwards. The developer's own database is never written.
 
 The timed part is the command alone (migrations excluded), exactly as a developer runs it:
-the demo insurers, org trees and users, then the complaints with their timelines. The last
+the demo insurers, org trees and users, the complaints with their timelines, a mediation
+case for every escalated complaint, and the showcase cases. The last
 line is machine-readable:
 
     seed_demo size=large complaints=<n> seconds=<x>
@@ -41,6 +42,7 @@ def configure(tmpdir: str) -> None:
 def row_counts() -> dict[str, int]:
     from django.contrib.auth import get_user_model
 
+    from cases.models import MediationCase, ShowcaseCase
     from complaints.models import Complaint, Event, Extension, Pause
     from insurers.models import Insurer, OrgUnit, ReceptionDay
 
@@ -53,6 +55,8 @@ def row_counts() -> dict[str, int]:
         "timeline events": Event,
         "pauses": Pause,
         "extensions": Extension,
+        "mediation cases": MediationCase,
+        "showcase cases": ShowcaseCase,
     }
     return {label: model.objects.count() for label, model in models.items()}
 
