@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from insurers.admin import ReadOnlyInline as BaseReadOnlyInline
 from insurers.admin import ScopedAdmin
 from insurers.roles import sees_every_unit
 from insurers.selectors import insurer_list, visible_units
@@ -72,28 +73,10 @@ def _case_perm(request, action: str, case=None) -> bool:
     return request.user.has_perm(f"cases.{action}_mediationcase", case)
 
 
-class CaseReadOnlyInline(admin.TabularInline):
+class CaseReadOnlyInline(BaseReadOnlyInline):
     """A read-only list under a case, visible to whoever may see the case."""
 
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def has_view_permission(self, request, obj=None):
-        return _case_perm(request, "view", obj) or _case_perm(request, "change", obj)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    parent_perm = "cases.%s_mediationcase"
 
 
 class MediationSessionInline(CaseReadOnlyInline):

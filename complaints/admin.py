@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from insurers.admin import ReadOnlyInline as BaseReadOnlyInline
 from insurers.admin import ScopedAdmin
 from insurers.roles import sees_every_unit
 from insurers.selectors import visible_units
@@ -59,28 +60,10 @@ def _complaint_perm(request, action: str, complaint=None) -> bool:
     return request.user.has_perm(f"complaints.{action}_complaint", complaint)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(BaseReadOnlyInline):
     """A read-only list under a complaint, visible to whoever may see the complaint."""
 
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def has_view_permission(self, request, obj=None):
-        return _complaint_perm(request, "view", obj) or _complaint_perm(request, "change", obj)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    parent_perm = "complaints.%s_complaint"
 
 
 class PauseInline(ReadOnlyInline):

@@ -92,6 +92,37 @@ class ScopedAdmin(SimpleHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """A read-only list under a parent record, visible to whoever may see the parent.
+
+    ``parent_perm`` names the parent's permissions with ``%s`` for the action, e.g.
+    ``"complaints.%s_complaint"``; the object rules decide on the parent record."""
+
+    parent_perm = ""
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return user.has_perm(self.parent_perm % "view", obj) or user.has_perm(
+            self.parent_perm % "change", obj
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Insurer)
 class InsurerAdmin(ScopedAdmin):
     list_display = ["short_name", "name_zh", "licence_type", "credit_code", "group", "active"]
