@@ -110,11 +110,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def _next_database(url: str) -> str:
+    """The same Redis server, the next database number: the cache never shares a database
+    with Celery's queues, so clearing the cache can never drop queued work."""
+    head, _, db = url.rpartition("/")
+    return f"{head}/{int(db) + 1}" if db.isdigit() else f"{url.rstrip('/')}/1"
+
+
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": env.str("REDIS_CACHE_URL", default=_next_database(REDIS_URL)),
             "KEY_PREFIX": "sqi",
         }
     }

@@ -176,8 +176,12 @@ def test_list_filters_update_without_reloading(
     page.get_by_role("main").get_by_role("button", name="登录").click()
     rows = page.locator("#results tbody tr")
     expect(rows).to_have_count(2)
+    # htmx is loaded with ``defer``: wait until it has processed the page before filtering.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     page.evaluate("() => { window.__notReloaded = true; }")
-    page.select_option("#id_category", "sales")
+    with page.expect_response(lambda r: "/work/complaints/" in r.url and "category=sales" in r.url):
+        page.select_option("#id_category", "sales")
     expect(rows).to_have_count(1)
     expect(page).to_have_url(re.compile(r"category=sales"))
     assert page.evaluate("() => window.__notReloaded === true")

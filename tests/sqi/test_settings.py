@@ -199,3 +199,11 @@ def test_api_responses_carry_the_headers_too(client):
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_the_cache_gets_its_own_redis_database():
+    from sqi.settings import _next_database
+
+    assert _next_database("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/1"
+    assert _next_database("redis://h:6379/4") == "redis://h:6379/5"
+    assert _next_database("redis://h:6379") == "redis://h:6379/1"
