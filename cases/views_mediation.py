@@ -29,6 +29,7 @@ from django_fsm import can_proceed
 from complaints import selectors as complaint_selectors
 from complaints import services as complaint_services
 from complaints.models import Complaint
+from complaints.step_forms import step_forms
 from complaints.views import works_with_complaints
 from insurers.selectors import unit_is_visible
 
@@ -256,30 +257,16 @@ def _render_detail(
 ):
     user = request.user
     available = selectors.available_case_actions(case=case, user=user)
-    bound_name, bound_form = bound or (None, None)
-    steps = []
-    for name in available:
-        spec = STEPS[name]
-        form = bound_form if name == bound_name else None
-        steps.append(
-            {
-                "name": name,
-                "spec": spec,
-                "form": form or spec.form(case=case, prefix=name),
-                "open": form is not None,
-                "url": reverse(
-                    "cases:case_action", kwargs={"reference": case.reference, "action": name}
-                ),
-            }
-        )
-    # Errors of a step that is no longer on offer (a stale page, a forbidden move) still show.
-    step_errors = []
-    if bound_form is not None:
-        step_errors = list(bound_form.non_field_errors())
-        if bound_name not in available:
-            for field, errors in bound_form.errors.items():
-                if field != "__all__":
-                    step_errors.extend(errors)
+    steps, step_errors = step_forms(
+        available=available,
+        specs=STEPS,
+        bound=bound,
+        make_form=lambda spec, prefix: spec.form(case=case, prefix=prefix),
+        url_for=lambda name: reverse(
+            "cases:case_action", kwargs={"reference": case.reference, "action": name}
+        ),
+    )
+    bound_name = bound[0] if bound else None
     complaint = case.complaint
     can_log = selectors.may_log_session(case=case, user=user)
     return _render(

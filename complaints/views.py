@@ -50,6 +50,7 @@ from .forms import (
     StaffComplaintForm,
 )
 from .models import Attachment, Complaint, Extension, Status
+from .step_forms import step_forms
 
 logger = logging.getLogger(__name__)
 
@@ -397,30 +398,16 @@ def _render_detail(
     available = selectors.available_actions(complaint=complaint, user=user)
     if pending is not None and "extend" in available:
         available.remove("extend")  # asked for already; waiting on the approval
-    bound_name, bound_form = bound or (None, None)
-    actions = []
-    for name in available:
-        spec = ACTIONS[name]
-        form = bound_form if name == bound_name else None
-        actions.append(
-            {
-                "name": name,
-                "spec": spec,
-                "form": form or spec.form(complaint=complaint, prefix=name),
-                "open": form is not None,
-                "url": reverse(
-                    "complaints:action", kwargs={"reference": complaint.reference, "action": name}
-                ),
-            }
-        )
-    # Errors of a step that is not on offer (a stale page, a forbidden move) still show.
-    action_errors = []
-    if bound_form is not None:
-        action_errors = list(bound_form.non_field_errors())
-        if bound_name not in available:
-            for field, errors in bound_form.errors.items():
-                if field != "__all__":
-                    action_errors.extend(errors)
+    actions, action_errors = step_forms(
+        available=available,
+        specs=ACTIONS,
+        bound=bound,
+        make_form=lambda spec, prefix: spec.form(complaint=complaint, prefix=prefix),
+        url_for=lambda name: reverse(
+            "complaints:action", kwargs={"reference": complaint.reference, "action": name}
+        ),
+    )
+    bound_name = bound[0] if bound else None
     [row] = _with_countdown([complaint], today)
     return render(
         request,
