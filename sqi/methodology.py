@@ -1,0 +1,652 @@
+"""The Service Quality Index methodology (保险服务质量指数), in plain Python.
+
+This module knows nothing about Django or the database: it takes raw inputs per insurer and
+returns indicator values, scores, dimension scores, totals, ranks and the industry index. That
+keeps a published index reproducible from its inputs alone (``python -m sqi.methodology
+FILE.json``) and lets the Celery task, the what-if panel and the tests share one implementation.
+
+The steps follow DESIGN.md §3, each a separate function:
+
+1. :func:`split_eligible` — who may be scored, and why the others are excluded;
+2. :func:`indicator_values` (and :func:`winsorize`) — the seven indicators from raw inputs;
+3. :func:`score_indicator` — efficacy coefficient with a floor, or percentile rank;
+4. :func:`fixed_weights` / :func:`entropy_weights`, :func:`dimension_scores`,
+   :func:`total_score`, :func:`competition_ranks`, :func:`industry_index`;
+5. :func:`compute` — all of the above on the worked-example input format.
+
+Rates are fractions, not percentages (a claim payment rate of 94.3 % is ``0.943``), as in
+``sqi/data/sqi_worked_example.json``. Scores are kept unrounded between steps; only what is
+displayed is rounded, half-up to two decimals (:func:`round_half_up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+METHODOLOGY_FILE = DATA_DIR / "sqi_methodology.json"
+
+EFFICACY = "efficacy_coefficient"
+PERCENTILE = "percentile_rank"
+SCORING_METHODS = (EFFICACY, PERCENTILE)
+ENTROPY = "entropy"
+
+#: Tolerance for "weights sum to 1": stored weights are decimals such as 0.125 and 0.15.
+WEIGHT_TOLERANCE = 1e-9
+
+#: Licence types the published SQI leaves out of every peer group.
+EXCLUDED_LICENCES = frozenset({"pension", "agricultural"})
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One quantitative indicator: its dimension, direction and the raw inputs it needs."""
+
+    name: str
+    dimension: str
+    better: str  # "higher" or "lower"
+    current_inputs: tuple[str, ...]
+    previous_inputs: tuple[str, ...] = ()
+
+
+INDICATORS: dict[str, Indicator] = {
+    i.name: i
+    for i in (
+        Indicator(
+            "payment_cycle_days", "convenience", "lower", ("payment_days_total", "claims_paid")
+        ),
+        Indicator("claim_payment_rate", "benefit", "higher", ("claims_paid", "claims_closed")),
+        Indicator(
+            "complaints_per_100m_premium", "recognition", "lower", ("complaints", "premium_cny")
+        ),
+        Indicator(
+            "complaints_per_10k_policies",
+            "recognition",
+            "lower",
+            ("complaints", "policies_in_force"),
+        ),
+        Indicator("surrender_rate", "recognition", "lower", ("surrenders", "policies_in_force")),
+        Indicator(
+            "complaints_yoy_improvement",
+            "improvement",
+            "higher",
+            ("complaints", "premium_cny"),
+            ("complaints", "premium_cny"),
+        ),
+        Indicator(
+            "payment_cycle_yoy_improvement",
+            "improvement",
+            "higher",
+            ("payment_days_total", "claims_paid"),
+            ("payment_days_total", "claims_paid"),
+        ),
+    )
+}
+
+#: Inputs that are divided by: zero there makes an indicator undefined.
+DENOMINATORS = frozenset({"claims_paid", "claims_closed", "premium_cny", "policies_in_force"})
+
+
+class IneligibleInsurer(ValueError):
+    """Raised when an insurer's inputs cannot produce an indicator (the message is the reason)."""
+
+
+# --- rounding ------------------------------------------------------------------------------
+
+
+def round_half_up(x: float, places: int = 2) -> float:
+    """Round half-up (not banker's rounding) to ``places`` decimals, as published scores are.
+
+    The float's shortest repr is rounded, so 80.125 becomes 80.13 even though its binary value
+    is a hair below 80.125.
+    """
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+# --- step 1: eligibility -------------------------------------------------------------------
+
+
+def full_accounting_years(established: date, period_end: date) -> int:
+    """Complete calendar (accounting) years an insurer was open for by ``period_end``.
+
+    A year counts when the insurer was open on its 1 January and the year ended on or before
+    ``period_end``: established 2024-01-01 gives two full years at 2025-12-31, established
+    2024-01-02 only one.
+    """
+    last_full = (
+        period_end.year if period_end >= date(period_end.year, 12, 31) else (period_end.year - 1)
+    )
+    first_full = (
+        established.year
+        if (established.month, established.day) == (1, 1)
+        else (established.year + 1)
+    )
+    return max(0, last_full - first_full + 1)
+
+
+def period_end_date(period: str) -> date:
+    """The last day of a period label: ``"2025"`` → 2025-12-31, ``"2025H1"`` → 2025-06-30."""
+    text = str(period).strip().upper()
+    if text.isdigit():
+        return date(int(text), 12, 31)
+    if len(text) == 6 and text[4] == "H" and text[:4].isdigit() and text[5] in "12":
+        year = int(text[:4])
+        return date(year, 6, 30) if text[5] == "1" else date(year, 12, 31)
+    raise ValueError(f"unknown period {period!r}: expected a year such as 2025, or 2025H1/2025H2")
+
+
+def required_inputs(indicators: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The raw inputs (current, previous period) that the given indicators need."""
+    current: set[str] = set()
+    previous: set[str] = set()
+    for name in indicators:
+        ind = _indicator(name)
+        current.update(ind.current_inputs)
+        previous.update(ind.previous_inputs)
+    return current, previous
+
+
+def input_problem(record: Mapping, indicators: Iterable[str]) -> str | None:
+    """Why ``record``'s inputs cannot be scored on ``indicators``, or ``None`` if they can.
+
+    Missing inputs, a missing previous period and zero denominators (including a zero previous
+    complaint rate or payment cycle, which the year-on-year indicators divide by) are reasons.
+    """
+    indicators = list(indicators)
+    current_needed, previous_needed = required_inputs(indicators)
+    for label, needed in (("current", current_needed), ("previous", previous_needed)):
+        if not needed:
+            continue
+        period = record.get(label)
+        if not isinstance(period, Mapping):
+            return f"no {label} period inputs"
+        missing = sorted(k for k in needed if period.get(k) is None)
+        if missing:
+            return f"missing {label} period input(s): {', '.join(missing)}"
+        for key in sorted(needed):
+            value = period[key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return f"{label} period input {key} is not a number: {value!r}"
+            if not math.isfinite(value) or value < 0:
+                return f"{label} period input {key} must be a finite number ≥ 0, got {value!r}"
+        zero = sorted(k for k in needed & DENOMINATORS if period[k] == 0)
+        if zero:
+            return f"zero denominator in {label} period: {', '.join(zero)}"
+    if previous_needed:
+        prev = record["previous"]
+        if "complaints_yoy_improvement" in indicators and prev["complaints"] == 0:
+            return "zero denominator: previous period complaints per 100 M premium is 0"
+        if "payment_cycle_yoy_improvement" in indicators and prev["payment_days_total"] == 0:
+            return "zero denominator: previous period payment cycle is 0 days"
+    return None
+
+
+def entity_problem(record: Mapping, period_end: date, peer_group: str | None = None) -> str | None:
+    """Why the published SQI's entity rules leave ``record`` out, or ``None``.
+
+    Pension and agricultural insurers are out; so is an insurer open for fewer than two full
+    accounting years at the period's end, and one whose licence is of another peer group.
+    Unknown licence type or establishment date is a reason too: nobody is scored on a guess.
+    """
+    licence = record.get("licence_type")
+    if not licence:
+        return "licence type unknown"
+    if licence in EXCLUDED_LICENCES:
+        return f"{licence} insurers are not part of the index"
+    if record.get("agricultural"):
+        return "agricultural insurers are not part of the index"
+    if peer_group is not None and licence != peer_group:
+        return f"licence type {licence} is not in peer group {peer_group}"
+    established = record.get("established")
+    if established is None:
+        return "establishment date unknown"
+    if isinstance(established, str):
+        established = date.fromisoformat(established)
+    years = full_accounting_years(established, period_end)
+    if years < 2:
+        return (
+            f"open for {years} full accounting year(s) at {period_end.isoformat()}; "
+            "at least 2 required"
+        )
+    return None
+
+
+def split_eligible(
+    records: Sequence[Mapping],
+    period_end: date | None,
+    indicators: Iterable[str],
+    *,
+    peer_group: str | None = None,
+    check_entity: bool = True,
+) -> tuple[list[Mapping], list[dict]]:
+    """Split insurer records into (eligible, excluded); each excluded entry has a ``reason``.
+
+    A record is a mapping with ``code``, ``licence_type``, ``established`` (date or ISO
+    string), ``agricultural`` and ``current`` / ``previous`` input mappings. With
+    ``check_entity=False`` only the inputs are checked (for callers that screened entities
+    already, such as :func:`compute` on the worked-example format, which carries no entity facts).
+    """
+    indicators = list(indicators)
+    if check_entity and period_end is None:
+        raise ValueError("the entity rules need the period's end date")
+    eligible: list[Mapping] = []
+    excluded: list[dict] = []
+    for record in records:
+        reason = entity_problem(record, period_end, peer_group) if check_entity else None
+        reason = reason or input_problem(record, indicators)
+        if reason:
+            excluded.append({"code": record.get("code"), "reason": reason})
+        else:
+            eligible.append(record)
+    return eligible, excluded
+
+
+# --- step 2: indicator values --------------------------------------------------------------
+
+
+def _indicator(name: str) -> Indicator:
+    try:
+        return INDICATORS[name]
+    except KeyError:
+        raise ValueError(f"unknown indicator {name!r}; known: {', '.join(INDICATORS)}") from None
+
+
+def _ratio(numerator: float, denominator: float, what: str) -> float:
+    if denominator == 0:
+        raise IneligibleInsurer(f"zero denominator: {what}")
+    return numerator / denominator
+
+
+def payment_cycle_days(inputs: Mapping) -> float:
+    """Average days from incident to payment over paid claims (lower is better)."""
+    return _ratio(inputs["payment_days_total"], inputs["claims_paid"], "claims_paid")
+
+
+def claim_payment_rate(inputs: Mapping) -> float:
+    """Paid claims over closed claims, as a fraction (higher is better)."""
+    return _ratio(inputs["claims_paid"], inputs["claims_closed"], "claims_closed")
+
+
+def complaints_per_100m_premium(inputs: Mapping) -> float:
+    """Complaints per 100 M CNY of premium (lower is better)."""
+    return _ratio(inputs["complaints"], inputs["premium_cny"] / 1e8, "premium_cny")
+
+
+def complaints_per_10k_policies(inputs: Mapping) -> float:
+    """Complaints per 10 000 policies in force (lower is better)."""
+    return _ratio(inputs["complaints"], inputs["policies_in_force"] / 1e4, "policies_in_force")
+
+
+def surrender_rate(inputs: Mapping) -> float:
+    """Surrenders over policies in force, as a fraction (lower is better; life and health)."""
+    return _ratio(inputs["surrenders"], inputs["policies_in_force"], "policies_in_force")
+
+
+def yoy_improvement(previous: float, current: float) -> float:
+    """(previous − current) / previous, as a fraction: positive when the measure fell."""
+    return _ratio(previous - current, previous, "previous period value is 0")
+
+
+def indicator_value(name: str, current: Mapping, previous: Mapping | None = None) -> float:
+    """One indicator's value for one insurer from its raw current (and previous) inputs."""
+    _indicator(name)
+    if name == "complaints_yoy_improvement":
+        if previous is None:
+            raise IneligibleInsurer("no previous period inputs")
+        return yoy_improvement(
+            complaints_per_100m_premium(previous), complaints_per_100m_premium(current)
+        )
+    if name == "payment_cycle_yoy_improvement":
+        if previous is None:
+            raise IneligibleInsurer("no previous period inputs")
+        return yoy_improvement(payment_cycle_days(previous), payment_cycle_days(current))
+    return _SIMPLE[name](current)
+
+
+_SIMPLE = {
+    "payment_cycle_days": payment_cycle_days,
+    "claim_payment_rate": claim_payment_rate,
+    "complaints_per_100m_premium": complaints_per_100m_premium,
+    "complaints_per_10k_policies": complaints_per_10k_policies,
+    "surrender_rate": surrender_rate,
+}
+
+
+def indicator_values(record: Mapping, indicators: Iterable[str]) -> dict[str, float]:
+    """All requested indicator values for one insurer record (``current`` / ``previous``)."""
+    return {
+        name: indicator_value(name, record["current"], record.get("previous"))
+        for name in indicators
+    }
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q``-quantile (0 ≤ q ≤ 1) by linear interpolation between order statistics."""
+    if not values:
+        raise ValueError("quantile of no values")
+    if not 0 <= q <= 1:
+        raise ValueError(f"quantile must be within [0, 1], got {q}")
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def winsorize(values: Sequence[float], lower: float, upper: float) -> list[float]:
+    """Clip values to their ``lower`` and ``upper`` quantiles (e.g. 0.05 and 0.95).
+
+    This keeps one outlier from squeezing everyone else's efficacy scores together. It is off
+    unless a methodology asks for it.
+    """
+    if not 0 <= lower <= upper <= 1:
+        raise ValueError(
+            f"winsorising percentiles must satisfy 0 ≤ lower ≤ upper ≤ 1, got {lower}, {upper}"
+        )
+    lo, hi = quantile(values, lower), quantile(values, upper)
+    return [min(max(v, lo), hi) for v in values]
+
+
+# --- step 3: indicator scores --------------------------------------------------------------
+
+
+def efficacy_scores(values: Sequence[float], better: str, floor: float = 50.0) -> list[float]:
+    """Efficacy coefficient (功效系数法) scores in [floor, 100].
+
+    ``floor + (100 − floor)·t`` with ``t`` the min–max position, reversed when lower is better;
+    all 100 when every value is the same. ``floor = 0`` is plain min–max, 60 the classic method.
+    """
+    _check_direction(better)
+    _check_floor(floor)
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        return [100.0] * len(values)
+    span = hi - lo
+    if better == "higher":
+        return [floor + (100 - floor) * (v - lo) / span for v in values]
+    return [floor + (100 - floor) * (hi - v) / span for v in values]
+
+
+def percentile_scores(values: Sequence[float], better: str, floor: float = 50.0) -> list[float]:
+    """Percentile-rank scores in [floor, 100]: the share of peers an insurer beats.
+
+    ``t = (peers strictly worse + ½·peers tied) / (n − 1)``, so the best gets 100, the worst the
+    floor, and ties share a score; a lone insurer or an all-tied group gets 100.
+    """
+    _check_direction(better)
+    _check_floor(floor)
+    n = len(values)
+    if n == 0:
+        return []
+    if n == 1 or min(values) == max(values):
+        return [100.0] * n
+    sign = 1 if better == "higher" else -1
+    scores = []
+    for v in values:
+        worse = sum(1 for w in values if sign * w < sign * v)
+        tied = sum(1 for w in values if w == v) - 1
+        scores.append(floor + (100 - floor) * (worse + 0.5 * tied) / (n - 1))
+    return scores
+
+
+def score_indicator(
+    values: Sequence[float], better: str, method: str = EFFICACY, floor: float = 50.0
+) -> list[float]:
+    """Score one indicator's values across the peer group with the named method."""
+    if method == EFFICACY:
+        return efficacy_scores(values, better, floor)
+    if method == PERCENTILE:
+        return percentile_scores(values, better, floor)
+    raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(SCORING_METHODS)}")
+
+
+def _check_direction(better: str) -> None:
+    if better not in ("higher", "lower"):
+        raise ValueError(f"'better' must be 'higher' or 'lower', got {better!r}")
+
+
+def _check_floor(floor: float) -> None:
+    if not 0 <= floor < 100:
+        raise ValueError(f"scoring floor must be within [0, 100), got {floor}")
+
+
+# --- step 4: weights, dimensions, totals, ranks, industry index ----------------------------
+
+
+def fixed_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """Validate a methodology's fixed weights: known indicators, non-negative, summing to 1."""
+    if not weights:
+        raise ValueError("weights are empty")
+    for name, w in weights.items():
+        _indicator(name)
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+            raise ValueError(f"weight of {name} must be a finite number ≥ 0, got {w!r}")
+    total = math.fsum(weights.values())
+    if abs(total - 1) > WEIGHT_TOLERANCE:
+        raise ValueError(f"weights must sum to 1, but they sum to {total!r}")
+    return dict(weights)
+
+
+def entropy_weights(scores: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """Entropy weights from indicator scores (one list per indicator, one entry per insurer).
+
+    ``p = s / Σs``, ``e = −Σ p·ln p / ln n`` (0·ln 0 = 0), ``d = 1 − e``, ``w = d / Σd``: an
+    indicator that separates insurers more gets more weight. Scores, not raw values, are used
+    so every column is positive and points the same way. When no indicator separates anyone
+    (or n < 2) the weights are equal.
+    """
+    if not scores:
+        raise ValueError("entropy weights need at least one indicator")
+    names = list(scores)
+    n = len(scores[names[0]])
+    if any(len(scores[k]) != n for k in names):
+        raise ValueError("every indicator needs one score per insurer")
+    if n < 2:
+        return {k: 1 / len(names) for k in names}
+    divergence = {}
+    for name in names:
+        column = scores[name]
+        if any(s < 0 for s in column):
+            raise ValueError(f"entropy weights need non-negative scores ({name})")
+        total = math.fsum(column)
+        if total == 0:
+            entropy = 1.0
+        else:
+            entropy = -math.fsum(p * math.log(p) for p in (s / total for s in column) if p > 0)
+            entropy /= math.log(n)
+        divergence[name] = max(0.0, 1 - entropy)
+    d_total = math.fsum(divergence.values())
+    if d_total == 0:
+        return {k: 1 / len(names) for k in names}
+    return {k: d / d_total for k, d in divergence.items()}
+
+
+def dimension_scores(scores: Mapping[str, float], weights: Mapping[str, float]) -> dict[str, float]:
+    """Per dimension, the weighted mean of its indicators' scores (weights renormalised).
+
+    A dimension whose indicators all weigh 0 gets the plain mean, so it is still shown.
+    """
+    grouped: dict[str, list[str]] = {}
+    for name in scores:
+        grouped.setdefault(INDICATORS[name].dimension, []).append(name)
+    result = {}
+    for dim in sorted(grouped):
+        names = grouped[dim]
+        w_sum = math.fsum(weights[k] for k in names)
+        if w_sum == 0:
+            result[dim] = math.fsum(scores[k] for k in names) / len(names)
+        else:
+            result[dim] = math.fsum(weights[k] * scores[k] for k in names) / w_sum
+    return result
+
+
+def total_score(scores: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Σ weight·score over the indicators (unrounded)."""
+    return math.fsum(weights[k] * scores[k] for k in scores)
+
+
+def competition_ranks(totals: Sequence[float]) -> list[int]:
+    """Competition ranking, highest first: 1, 2, 2, 4. Pass the rounded (displayed) totals."""
+    return [1 + sum(1 for other in totals if other > t) for t in totals]
+
+
+def industry_index(totals: Sequence[float], premiums: Sequence[float]) -> float:
+    """The peer group's 行业指数: premium-weighted mean of the unrounded company totals."""
+    if len(totals) != len(premiums):
+        raise ValueError("one premium per total is needed")
+    weight = math.fsum(premiums)
+    if weight <= 0:
+        raise ValueError("industry index needs a positive total premium")
+    return math.fsum(t * p for t, p in zip(totals, premiums, strict=True)) / weight
+
+
+# --- step 5: everything together -----------------------------------------------------------
+
+
+def load_methodology(path: Path = METHODOLOGY_FILE) -> dict:
+    """The stored methodology (default: SQI-2022 shipped with the package)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _resolve_weights(inputs: Mapping) -> tuple[str | dict[str, float], list[str]]:
+    """(weights or "entropy", indicator names) from an input file, with methodology defaults."""
+    weights = inputs.get("weights")
+    if weights is None:
+        group = inputs.get("peer_group")
+        table = load_methodology()["weights"]
+        if group not in table:
+            raise ValueError(f"no weights given and no default weights for peer group {group!r}")
+        weights = table[group]
+    if weights == ENTROPY:
+        names = inputs.get("indicators")
+        if not names:
+            raise ValueError('"weights": "entropy" needs an "indicators" list')
+        for name in names:
+            _indicator(name)
+        if len(set(names)) != len(names):
+            raise ValueError("indicators are listed more than once")
+        return ENTROPY, list(names)
+    if isinstance(weights, str):
+        raise ValueError(f'unknown weighting {weights!r}; give a mapping or "entropy"')
+    checked = fixed_weights(weights)
+    return checked, list(checked)
+
+
+def compute(inputs: dict) -> dict:
+    """Compute the index for one peer group and period from raw inputs.
+
+    ``inputs`` has the worked-example format (``sqi/data/sqi_worked_example.json``): ``insurers``
+    (``code``, ``current``, ``previous``), ``weights`` (a mapping, or ``"entropy"`` with an
+    ``indicators`` list; absent → the stored methodology's weights for ``peer_group``),
+    ``scoring`` (default efficacy coefficient), ``scoring_floor`` (default 50) and optionally
+    ``winsorize`` (``[lower, upper]`` quantiles). The result has the format of its ``expected``
+    key: ``weights``, ``industry_index`` and ``results`` in input order; when an insurer cannot
+    be scored there is also ``excluded`` (code and reason). Insurer records that carry entity
+    facts (``licence_type``) are also checked against the entity rules.
+    """
+    method = inputs.get("scoring", EFFICACY)
+    if method not in SCORING_METHODS:
+        raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(SCORING_METHODS)}")
+    floor = float(inputs.get("scoring_floor", 50))
+    _check_floor(floor)
+    weighting, names = _resolve_weights(inputs)
+
+    records = inputs.get("insurers") or []
+    codes = [r.get("code") for r in records]
+    if len(set(codes)) != len(codes):
+        raise ValueError("insurer codes must be unique")
+    # The worked-example format carries inputs only; entity rules apply once any record
+    # carries entity facts, and then to every record (a missing fact is a reason).
+    check_entity = any("licence_type" in r for r in records)
+    period = inputs.get("period")
+    period_end = period_end_date(period) if period is not None else None
+    eligible, excluded = split_eligible(
+        records,
+        period_end,
+        names,
+        peer_group=inputs.get("peer_group"),
+        check_entity=check_entity,
+    )
+
+    values = {name: [] for name in names}
+    for record in eligible:
+        for name, value in indicator_values(record, names).items():
+            values[name].append(value)
+
+    winsor = inputs.get("winsorize")
+    scores: dict[str, list[float]] = {}
+    for name in names:
+        column = values[name]
+        if column and winsor:
+            column = winsorize(column, *winsor)
+        scores[name] = (
+            score_indicator(column, INDICATORS[name].better, method, floor) if column else []
+        )
+
+    weights = entropy_weights(scores) if weighting == ENTROPY else weighting
+    if weighting == ENTROPY and not eligible:
+        weights = {k: 1 / len(names) for k in names}
+
+    totals = []
+    results = []
+    for i, record in enumerate(eligible):
+        own = {name: scores[name][i] for name in names}
+        total = total_score(own, weights)
+        totals.append(total)
+        results.append(
+            {
+                "code": record["code"],
+                "indicators": {
+                    name: {"value": values[name][i], "score": round_half_up(own[name])}
+                    for name in names
+                },
+                "dimensions": {
+                    dim: round_half_up(s) for dim, s in dimension_scores(own, weights).items()
+                },
+                "total": round_half_up(total),
+            }
+        )
+    for result, rank in zip(results, competition_ranks([r["total"] for r in results]), strict=True):
+        result["rank"] = rank
+
+    premiums = [r["current"]["premium_cny"] for r in eligible]
+    index = None
+    if eligible and all(isinstance(p, int | float) for p in premiums) and sum(premiums) > 0:
+        index = round_half_up(industry_index(totals, premiums))
+    output: dict = {"weights": dict(weights), "industry_index": index, "results": results}
+    if excluded:
+        output["excluded"] = excluded
+    return output
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sqi.methodology FILE.json``: print the computed index as JSON."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sqi.methodology",
+        description="Compute the Service Quality Index from an inputs file "
+        "(the format of sqi/data/sqi_worked_example.json).",
+    )
+    parser.add_argument("file", type=Path, help="inputs JSON file")
+    args = parser.parse_args(argv)
+    try:
+        inputs = json.loads(args.file.read_text(encoding="utf-8"))
+        output = compute(inputs)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    json.dump(output, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
