@@ -509,6 +509,50 @@ def industry_index(totals: Sequence[float], premiums: Sequence[float]) -> float:
     return math.fsum(t * p for t, p in zip(totals, premiums, strict=True)) / weight
 
 
+# --- complaint ratios shown beside the index -----------------------------------------------
+
+
+def complaints_per_10k_insured(inputs: Mapping) -> float:
+    """Complaints per 10 000 insured persons."""
+    return _ratio(inputs["complaints"], inputs["insured_persons"] / 1e4, "insured_persons")
+
+
+def complaint_ratios(inputs: Mapping) -> dict[str, float | None]:
+    """The complaint ratios of one insurer and period, each None when its denominator is
+    missing or zero (shown as "not available", never as 0)."""
+    ratios: dict[str, float | None] = {}
+    for name, function in (
+        ("complaints_per_100m_premium", complaints_per_100m_premium),
+        ("complaints_per_10k_policies", complaints_per_10k_policies),
+        ("complaints_per_10k_insured", complaints_per_10k_insured),
+    ):
+        try:
+            ratios[name] = function(inputs)
+        except (IneligibleInsurer, KeyError, TypeError):
+            ratios[name] = None
+    return ratios
+
+
+def complaint_index(
+    complaints: Mapping[str, float], premiums: Mapping[str, float]
+) -> dict[str, float | None]:
+    """The NAIC-style complaint index of each insurer in a peer group: its share of the
+    group's complaints divided by its share of the group's premium (1.00 = average, above 1
+    = more complaints than its size predicts). None for an insurer without premium."""
+    total_complaints = math.fsum(complaints.values())
+    total_premium = math.fsum(p for p in premiums.values() if p and p > 0)
+    index: dict[str, float | None] = {}
+    for code, count in complaints.items():
+        premium = premiums.get(code) or 0
+        if premium <= 0 or total_premium <= 0:
+            index[code] = None
+        elif total_complaints == 0:
+            index[code] = 0.0
+        else:
+            index[code] = (count / total_complaints) / (premium / total_premium)
+    return index
+
+
 # --- step 5: everything together -----------------------------------------------------------
 
 

@@ -537,3 +537,52 @@ print(sorted(n for n in sys.modules if n == "django" or n.startswith("django."))
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# --- complaint ratios and the NAIC-style complaint index --------------------------------------
+
+
+def test_complaint_ratios_and_not_available():
+    from sqi.methodology import complaint_ratios
+
+    ratios = complaint_ratios(
+        {"complaints": 50, "premium_cny": 2e9, "policies_in_force": 100_000, "insured_persons": 0}
+    )
+    assert ratios["complaints_per_100m_premium"] == pytest.approx(2.5)
+    assert ratios["complaints_per_10k_policies"] == pytest.approx(5.0)
+    assert ratios["complaints_per_10k_insured"] is None  # zero insured persons: not available
+    assert complaint_ratios({"complaints": 1})["complaints_per_10k_policies"] is None
+
+
+def test_complaint_index_is_share_of_complaints_over_share_of_premium():
+    from sqi.methodology import complaint_index
+
+    index = complaint_index(
+        {"A": 30, "B": 10, "C": 0, "D": 5}, {"A": 100.0, "B": 100.0, "C": 200.0, "D": 0}
+    )
+    # A: (30/45) / (100/400) = 2.667; B: (10/45)/(0.25) = 0.889; C: 0; D: no premium
+    assert index["A"] == pytest.approx((30 / 45) / 0.25)
+    assert index["B"] == pytest.approx((10 / 45) / 0.25)
+    assert index["C"] == 0
+    assert index["D"] is None
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10_000), st.floats(1e6, 1e12, allow_nan=False)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_complaint_index_premium_weighted_mean_is_one(rows):
+    from sqi.methodology import complaint_index
+
+    complaints = {str(i): c for i, (c, _) in enumerate(rows)}
+    premiums = {str(i): p for i, (_, p) in enumerate(rows)}
+    index = complaint_index(complaints, premiums)
+    if sum(complaints.values()) == 0:
+        assert set(index.values()) == {0.0}
+        return
+    total = sum(premiums.values())
+    weighted = sum(index[k] * premiums[k] / total for k in index)
+    assert weighted == pytest.approx(1.0)
