@@ -10,8 +10,6 @@ behind a case are shown once, in the response to an audited POST. No page is cac
 """
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +17,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -29,7 +26,7 @@ from django_fsm import can_proceed
 from complaints import selectors as complaint_selectors
 from complaints import services as complaint_services
 from complaints.models import Complaint
-from complaints.step_forms import step_forms
+from complaints.step_forms import Step, step_forms
 from complaints.views import works_with_complaints
 from insurers.selectors import unit_is_visible
 
@@ -143,19 +140,6 @@ def board(request):
 
 
 # ---- the case ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """A step of the case as the detail page offers it."""
-
-    form: type
-    service: Callable
-    label: Promise
-    done: Promise
-    style: str = "btn-secondary"
-    #: a plain button, no fields to fill in
-    button_only: bool = False
 
 
 STEPS: dict[str, Step] = {

@@ -6,6 +6,23 @@ show the errors of a step that is no longer on offer, in the same way.
 """
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class Step:
+    """A workflow step as a detail page offers it: its form, the service it calls, the
+    button's label, the message once done, the button style."""
+
+    form: type
+    service: Callable
+    label: Promise
+    done: Promise
+    style: str = "btn-secondary"
+    #: a plain button, no fields to fill in
+    button_only: bool = False
 
 
 def step_forms(

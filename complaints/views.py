@@ -11,8 +11,6 @@ field it names, their PermissionDenied is a 403. No page is cached anywhere (per
 import functools
 import logging
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -24,7 +22,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -50,7 +47,7 @@ from .forms import (
     StaffComplaintForm,
 )
 from .models import Attachment, Complaint, Extension, Status
-from .step_forms import step_forms
+from .step_forms import Step, step_forms
 
 logger = logging.getLogger(__name__)
 
@@ -295,21 +292,8 @@ def complaint_new(request):
 # ---- detail and its actions ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Action:
-    """A workflow step as the detail page offers it."""
-
-    form: type
-    service: Callable
-    label: Promise
-    done: Promise
-    style: str = "btn-secondary"
-    #: a plain button, no fields to fill in
-    button_only: bool = False
-
-
-ACTIONS: dict[str, Action] = {
-    "accept": Action(
+ACTIONS: dict[str, Step] = {
+    "accept": Step(
         EmptyActionForm,
         services.complaint_accept,
         gettext_lazy("Accept"),
@@ -317,54 +301,54 @@ ACTIONS: dict[str, Action] = {
         "btn-primary",
         button_only=True,
     ),
-    "decline": Action(
+    "decline": Step(
         DeclineForm,
         services.complaint_decline,
         gettext_lazy("Decline"),
         gettext_lazy("Complaint declined."),
         "btn-danger",
     ),
-    "investigate": Action(
+    "investigate": Step(
         EmptyActionForm,
         services.complaint_investigate,
         gettext_lazy("Start investigating"),
         gettext_lazy("Investigation started."),
         button_only=True,
     ),
-    "extend": Action(
+    "extend": Step(
         ExtendForm,
         services.complaint_extend,
         gettext_lazy("Extend the deadline"),
         gettext_lazy("Deadline extended."),
     ),
-    "pause": Action(
+    "pause": Step(
         PauseForm,
         services.complaint_pause,
         gettext_lazy("Pause the clock"),
         gettext_lazy("Clock paused."),
     ),
-    "resume": Action(
+    "resume": Step(
         EmptyActionForm,
         services.complaint_resume,
         gettext_lazy("Resume the clock"),
         gettext_lazy("Clock resumed; the due date has been recalculated."),
         button_only=True,
     ),
-    "decide": Action(
+    "decide": Step(
         DecideForm,
         services.complaint_decide,
         gettext_lazy("Decide"),
         gettext_lazy("Decision recorded."),
         "btn-primary",
     ),
-    "close": Action(
+    "close": Step(
         CloseForm,
         services.complaint_close,
         gettext_lazy("Close"),
         gettext_lazy("Complaint closed."),
         "btn-primary",
     ),
-    "request_review": Action(
+    "request_review": Step(
         ReviewForm,
         services.complaint_request_review,
         gettext_lazy("Record a review request"),
@@ -482,7 +466,7 @@ def complaint_action(request, reference: str, action: str):
     return _render_detail(request, _complaint(request, reference), bound=(action, form))
 
 
-def _success_message(spec: Action, result) -> str:
+def _success_message(spec: Step, result) -> str:
     if isinstance(result, Extension):
         if result.approved_by_id is None and result.step == 2:
             return _(
