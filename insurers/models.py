@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.text import slugify
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -83,6 +84,11 @@ class Insurer(models.Model):
     name_zh = models.CharField(_("legal name (Chinese)"), max_length=200, unique=True)
     name_en = models.CharField(_("legal name (English)"), max_length=200, blank=True)
     short_name = models.CharField(_("short name"), max_length=50)
+    # The public profile's address (/insurers/<slug>/): stable, readable, and never an id
+    # that invites walking the table. Filled from the English name when left blank.
+    slug = models.SlugField(
+        _("slug"), max_length=80, unique=True, blank=True, help_text=_("Used in public URLs.")
+    )
     licence_type = models.CharField(
         _("licence type"), max_length=16, choices=LicenceType.choices, db_index=True
     )
@@ -128,8 +134,29 @@ class Insurer(models.Model):
 
     def clean(self) -> None:
         self.credit_code = (self.credit_code or "").strip().upper() or None
+        if not self.slug:
+            self.slug = unique_insurer_slug(self)
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = unique_insurer_slug(self)
+        super().save(*args, **kwargs)
         if self.group_id is not None and self.group.level != Level.GROUP:
             raise ValidationError({"group": _("The group must be an org unit at group level.")})
+
+
+def unique_insurer_slug(insurer: Insurer) -> str:
+    """A free slug from the English name (or the credit code), numbered when taken."""
+    base = slugify(insurer.name_en)[:70] or slugify(insurer.credit_code or "")[:70] or "insurer"
+    taken = set(
+        Insurer.objects.filter(slug__startswith=base)
+        .exclude(pk=insurer.pk)
+        .values_list("slug", flat=True)
+    )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
 
 
 class OrgUnit(ConstraintErrorsOnFields, MP_Node):

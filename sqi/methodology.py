@@ -672,6 +672,112 @@ def compute(inputs: dict) -> dict:
     return output
 
 
+PEER_GROUPS = ("property", "life", "health")
+
+#: Indicators a peer group may not use: property insurers have no surrender rate.
+FORBIDDEN_INDICATORS = {"property": frozenset({"surrender_rate"})}
+
+WEIGHTINGS = ("fixed", ENTROPY)
+
+
+def methodology_problems(data: Mapping) -> dict[str, list[str]]:
+    """Every problem of a stored methodology, by field name; empty when it can be used.
+
+    ``data`` has the format of ``sqi/data/sqi_methodology.json``. Under fixed weighting each
+    peer group's weights must name known indicators and sum to 1; under entropy weighting the
+    peer group's entry lists the indicators (a mapping's keys or a list) and the weights are
+    computed from the data.
+    """
+    problems: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        problems.setdefault(field, []).append(message)
+
+    if not str(data.get("version") or "").strip():
+        add("version", "a methodology needs a version")
+    if data.get("scoring") not in SCORING_METHODS:
+        add("scoring", f"unknown scoring method {data.get('scoring')!r}")
+    try:
+        _check_floor(float(data.get("scoring_floor", 50)))
+    except (TypeError, ValueError) as exc:
+        add("scoring_floor", str(exc))
+    weighting = data.get("weighting")
+    if weighting not in WEIGHTINGS:
+        add("weighting", f"unknown weighting {weighting!r}; known: {', '.join(WEIGHTINGS)}")
+    table = data.get("weights")
+    if not isinstance(table, Mapping):
+        add("weights", "weights must map each peer group to its indicator weights")
+        table = {}
+    for group in PEER_GROUPS:
+        entry = table.get(group)
+        if not entry:
+            add("weights", f"{group}: no indicators")
+            continue
+        names = list(entry)
+        unknown = [n for n in names if n not in INDICATORS]
+        if unknown:
+            add("weights", f"{group}: unknown indicator(s) {', '.join(map(str, unknown))}")
+            continue
+        forbidden = sorted(set(names) & FORBIDDEN_INDICATORS.get(group, frozenset()))
+        if forbidden:
+            add("weights", f"{group}: {', '.join(forbidden)} is not used for this peer group")
+        if weighting == "fixed":
+            if not isinstance(entry, Mapping):
+                add("weights", f"{group}: fixed weighting needs a weight per indicator")
+                continue
+            try:
+                fixed_weights(entry)
+            except ValueError as exc:
+                add("weights", f"{group}: {exc}")
+    extra = sorted(set(table) - set(PEER_GROUPS))
+    if extra:
+        add("weights", f"unknown peer group(s): {', '.join(map(str, extra))}")
+    winsor = data.get("winsorize")
+    if winsor is not None:
+        ok = (
+            isinstance(winsor, list | tuple)
+            and len(winsor) == 2
+            and all(isinstance(q, int | float) and not isinstance(q, bool) for q in winsor)
+            and 0 <= winsor[0] < winsor[1] <= 1
+        )
+        if not ok:
+            add("winsorize", "give [lower, upper] quantiles with 0 ≤ lower < upper ≤ 1")
+    return problems
+
+
+def run_settings(data: Mapping, peer_group: str) -> dict:
+    """The :func:`compute` settings (scoring, floor, weights…) of a methodology for a group."""
+    entry = data["weights"][peer_group]
+    settings: dict = {
+        "methodology": data["version"],
+        "peer_group": peer_group,
+        "scoring": data["scoring"],
+        "scoring_floor": float(data.get("scoring_floor", 50)),
+    }
+    if data["weighting"] == ENTROPY:
+        settings["weights"] = ENTROPY
+        settings["indicators"] = list(entry)
+    else:
+        settings["weights"] = dict(entry)
+    if data.get("winsorize"):
+        settings["winsorize"] = list(data["winsorize"])
+    return settings
+
+
+#: Score bands shown beside a total (DESIGN §3, step 4).
+EXCELLENT_FROM = 90.0
+FAILING_BELOW = 60.0
+
+
+def band(total: float) -> str:
+    """``excellent`` (≥ 90), ``failing`` (< 60, 不及格) or ``pass``."""
+    if total >= EXCELLENT_FROM:
+        return "excellent"
+    if total < FAILING_BELOW:
+        return "failing"
+    return "pass"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sqi.methodology FILE.json``: print the computed index as JSON."""
     parser = argparse.ArgumentParser(

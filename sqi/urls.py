@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/v1/", include("insurers.api.urls")),
     path("api/v1/", include("complaints.api.urls")),
     path("api/v1/", include("cases.api.urls")),
+    path("api/v1/", include("sqi.api.urls")),
     path("", include("complaints.urls")),
     path("", include("cases.urls")),
+    path("", include("sqi.index_urls")),
 ]

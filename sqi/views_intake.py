@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the views_intake work."""
+
+urlpatterns: list = []

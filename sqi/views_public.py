@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the views_public work."""
+
+urlpatterns: list = []
