@@ -81,6 +81,10 @@ class Period(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def save(self, *args, **kwargs) -> None:
+        self.kind, self.year, self.half, self.start, self.end = period_bounds(self.code)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         try:
             self.kind, self.year, self.half, self.start, self.end = period_bounds(self.code)
@@ -88,10 +92,6 @@ class Period(models.Model):
             raise ValidationError(
                 {"code": _("Write a year such as 2025 or a half-year such as 2025H1.")}
             ) from None
-
-    def save(self, *args, **kwargs) -> None:
-        self.kind, self.year, self.half, self.start, self.end = period_bounds(self.code)
-        super().save(*args, **kwargs)
 
     @property
     def previous_code(self) -> str:
@@ -169,7 +169,9 @@ class OperatingStatistic(models.Model):
     premium_cny = models.DecimalField(
         _("premium income (CNY)"), max_digits=18, decimal_places=2, null=True, blank=True
     )
-    policies_in_force = models.PositiveBigIntegerField(_("policies in force"), null=True, blank=True)
+    policies_in_force = models.PositiveBigIntegerField(
+        _("policies in force"), null=True, blank=True
+    )
     insured_persons = models.PositiveBigIntegerField(_("insured persons"), null=True, blank=True)
     surrenders = models.PositiveBigIntegerField(_("surrenders"), null=True, blank=True)
     surrender_amount_cny = models.DecimalField(
@@ -309,16 +311,16 @@ class RawClaim(models.Model):
     def __str__(self) -> str:
         return self.claim_no
 
+    def save(self, *args, **kwargs) -> None:
+        self.derive()
+        super().save(*args, **kwargs)
+
     def derive(self) -> None:
         self.days_to_payment = (
             (self.close_date - self.incident_date).days
             if self.outcome == ClaimOutcome.PAID and self.close_date
             else None
         )
-
-    def save(self, *args, **kwargs) -> None:
-        self.derive()
-        super().save(*args, **kwargs)
 
 
 class ComplaintStatistic(models.Model):
@@ -490,6 +492,7 @@ class IndexRun(models.Model):
         verbose_name = _("index run")
         verbose_name_plural = _("index runs")
         ordering = ["-created"]
+        permissions = [("publish_indexrun", "Can publish index runs")]
         constraints = [
             models.UniqueConstraint(
                 fields=["period", "peer_group"],
@@ -502,7 +505,13 @@ class IndexRun(models.Model):
     def __str__(self) -> str:
         return f"{self.period} · {self.get_peer_group_display()} · #{self.pk}"
 
-    @transition(field=status, source=[RunStatus.PENDING, RunStatus.FAILED], target="computing")
+    # From ``computing`` too: a worker lost mid-run redelivers the task (acks_late), and the
+    # run starts over with the same inputs, so the same fingerprint and results.
+    @transition(
+        field=status,
+        source=[RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.FAILED],
+        target=RunStatus.COMPUTING,
+    )
     def start(self) -> None:
         pass
 

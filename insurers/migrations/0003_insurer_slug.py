@@ -28,7 +28,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="insurer",
             name="slug",
-            field=models.SlugField(blank=True, default="", max_length=80, verbose_name="slug"),
+            field=models.SlugField(
+                blank=True, db_index=False, default="", max_length=80, verbose_name="slug"
+            ),
             preserve_default=False,
         ),
         migrations.AddField(
@@ -53,7 +55,10 @@ class Migration(migrations.Migration):
             model_name="historicalinsurer",
             name="slug",
             field=models.SlugField(
-                blank=True, db_index=True, help_text="Used in public URLs.", max_length=80,
+                blank=True,
+                db_index=True,
+                help_text="Used in public URLs.",
+                max_length=80,
                 verbose_name="slug",
             ),
         ),
