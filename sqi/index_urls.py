@@ -5,7 +5,9 @@ from django.urls import include, path
 app_name = "sqi"
 
 urlpatterns = [
-    path("", include("sqi.views_public")),
+    # Staff pages first: their fixed paths (/index/runs/…, /index/statistics/import/) must
+    # not be taken for /index/<period>/<peer_group>/.
     path("", include("sqi.views_intake")),
     path("", include("sqi.views_runs")),
+    path("", include("sqi.views_public")),
 ]

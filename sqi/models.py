@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -246,9 +247,9 @@ class OperatingStatistic(models.Model):
 
 
 class ClaimOutcome(models.TextChoices):
-    OPEN = "open", _("Open")
-    PAID = "paid", _("Paid")
-    DECLINED = "declined", _("Declined")
+    OPEN = "open", pgettext_lazy("claim outcome", "Open")
+    PAID = "paid", pgettext_lazy("claim outcome", "Paid")
+    DECLINED = "declined", pgettext_lazy("claim outcome", "Declined")
 
 
 class RawClaim(models.Model):
@@ -366,7 +367,7 @@ class Methodology(models.Model):
         PERCENTILE = method.PERCENTILE, _("Percentile rank")
 
     version = models.CharField(_("version"), max_length=32, unique=True)
-    title = models.CharField(_("title"), max_length=200, blank=True)
+    title = models.CharField(pgettext_lazy("methodology", "title"), max_length=200, blank=True)
     scoring = models.CharField(_("scoring method"), max_length=32, choices=Scoring.choices)
     scoring_floor = models.DecimalField(
         _("scoring floor"),
@@ -436,7 +437,7 @@ class RunStatus(models.TextChoices):
     VALIDATED = "validated", _("Validated")
     PUBLISHED = "published", _("Published")
     SUPERSEDED = "superseded", _("Superseded")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("index run", "Failed")
 
 
 class IndexRun(models.Model):
