@@ -1,4 +1,9 @@
-"""Site-wide pages: the home page and the elder-mode switch."""
+"""Site-wide pages: the home page and the elder-mode switch.
+
+The home page leads with the latest published index rankings (the board of
+:mod:`sqi.views_public`), then the services for consumers and, for signed-in users, their
+scope and staff tools.
+"""
 
 from dataclasses import dataclass
 
@@ -13,6 +18,8 @@ from django.views.decorators.http import require_POST
 
 from insurers import roles
 from insurers.selectors import user_top_units
+
+from .views_public import ranking_board
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -126,6 +133,7 @@ def home(request):
             "public_cards": [_card_view(c) for c in PUBLIC_CARDS],
             "staff_cards": [_card_view(c) for c in STAFF_CARDS],
             "scope": _scope(request.user),
+            "board": ranking_board(request),
         },
     )
 

@@ -266,3 +266,27 @@ def test_500_renders_without_a_request():
     assert "<html lang=" in html
     assert "500" in html
     assert 'href="/"' in html
+
+
+# ---- the index on the home page ---------------------------------------------------------------
+
+
+def test_home_leads_with_the_index_board_and_links_the_index_pages(client):
+    client.cookies[LANG_COOKIE] = "en"
+    html = html_of(client.get("/"))
+    assert 'id="sqi-board"' in html
+    assert "No index has been published yet." in html, "nothing is published in this test"
+    nav = nav_of(html)
+    assert f'href="{reverse("sqi:index_home")}"' in nav
+    assert f'href="{reverse("sqi:methodology")}"' in nav
+    assert f'class="card-link" href="{reverse("sqi:index_home")}"' in html
+    # the board comes before the services, and signed-out visitors see no scope panel
+    assert html.index('id="sqi-board"') < html.index('id="public-services"')
+    assert '<link rel="stylesheet" href="/static/sqi/index.css">' in html
+    assert '<script src="/static/sqi/index.js" defer></script>' in html
+
+
+def test_signed_in_users_see_the_board_above_their_scope(client, tree):
+    client.force_login(user_in(tree.branch_a1, STAFF))
+    html = html_of(client.get("/"))
+    assert html.index('id="sqi-board"') < html.index('id="scope-title"')
