@@ -1,4 +1,4 @@
-"""Fictional demo complaints for ``seed_demo``: two years of them, in every state.
+"""Fictional demo complaints for ``seed_demo``: two years and more of them, in every state.
 
 The complaints are spread over the demo insurers (``insurers.demo``) and their org units,
 with product lines that fit each insurer's licence, the taxonomy's categories, every intake
@@ -64,7 +64,11 @@ from .models import (
 
 DEMO_TEXT_MARK = "（演示数据）"
 SIZES = {"small": 5_000, "large": 1_000_000}
-DAYS = 730  # the window: the 730 days before ``today``
+def window_days(today: datetime.date) -> int:
+    """The window: from 1 January two years before ``today``'s year up to ``today`` (so the
+    index's statistics for both earlier calendar years have their complaints: 730 to 1,095
+    days)."""
+    return (today - datetime.date(today.year - 2, 1, 1)).days
 CHUNK = 20_000  # complaints built, written and released together
 BATCH = 2_000
 SQLITE_CACHE_KIB = 512 * 1024  # while building, on SQLite only
@@ -415,16 +419,17 @@ class _Builder:
         self.today = today
         self.count = count
         tz = timezone.get_default_timezone()
-        self.start_day = today - datetime.timedelta(days=DAYS)
+        self.days = window_days(today)
+        self.start_day = today - datetime.timedelta(days=self.days)
         self.base = datetime.datetime.combine(self.start_day, datetime.time(0), tzinfo=tz)
         self.naive_base = self.offsets = None
         if connection.vendor == "sqlite":
             self.naive_base = self.base.replace(tzinfo=None)
             self.offsets = [
                 (self.base + datetime.timedelta(days=d, hours=12)).utcoffset()
-                for d in range(DAYS + 1)
+                for d in range(self.days + 1)
             ]
-        self.cutoff = DAYS * 1440  # minutes from base: the start of today
+        self.cutoff = self.days * 1440  # minutes from base: the start of today
         self.result = DemoComplaintsResult()
         self.lines = {k: _Picker(v) for k, v in LINES_BY_LICENCE.items()}
         self.categories = {k: _Picker(v) for k, v in CATEGORIES.items()}
@@ -519,9 +524,9 @@ class _Builder:
     def received_minutes(self) -> list[int]:
         """When each complaint arrives, in order: a little more each month, fewer at weekends."""
         weights = []
-        for day in range(DAYS):
+        for day in range(self.days):
             weekday = (self.start_day + datetime.timedelta(days=day)).weekday()
-            weights.append((1 + 0.2 * day / DAYS) * (0.55 if weekday >= 5 else 1.0))
+            weights.append((1 + 0.2 * day / self.days) * (0.55 if weekday >= 5 else 1.0))
         cum = list(itertools.accumulate(weights))
         total, rng = cum[-1], self.rng
         minutes = [
@@ -568,7 +573,7 @@ class _Builder:
         """Everything that would happen to the complaint, today or not."""
         rng, s = self.rng, _Story()
         d0 = received // 1440
-        recent = DAYS - d0 <= RECENT_DAYS
+        recent = self.days - d0 <= RECENT_DAYS
         staff = unit.handler
         if rng.random() < 0.05:
             reason = self.decline_reasons(rng)
