@@ -201,12 +201,25 @@ def _group(name: str) -> OrgUnit:
     return unit or insurer_services.org_unit_create(name=name, level=Level.GROUP)
 
 
+#: Registered English names of the real insurers in the seed file (which is a verbatim copy
+#: of the shared reference data, so they are kept here): they also give the public profile
+#: addresses readable slugs.
+ENGLISH_NAMES = {
+    "中国太平洋财产保险股份有限公司": "China Pacific Property Insurance Co., Ltd.",
+    "中国太平洋人寿保险股份有限公司": "China Pacific Life Insurance Co., Ltd.",
+    "太平洋健康保险股份有限公司": "Pacific Health Insurance Co., Ltd.",
+    "长江养老保险股份有限公司": "Changjiang Pension Insurance Co., Ltd.",
+    "中国人寿保险股份有限公司": "China Life Insurance Company Limited",
+}
+
+
 def _real_insurer(row: dict, result: ShowcaseDemoResult) -> Insurer:
     group = _group(row["group"]) if row.get("group") else None
     insurer = Insurer.objects.filter(name_zh=row["name"]).first()
     if insurer is None:
         insurer = insurer_services.insurer_create(
             name_zh=row["name"],
+            name_en=ENGLISH_NAMES.get(row["name"], ""),
             short_name=row["short_name"],
             licence_type=row["licence"],
             group=group,

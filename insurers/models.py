@@ -4,6 +4,8 @@ Data and invariants only: what may be written and by whom is decided in ``servic
 and ``rules.py``; what a user may see is decided in ``selectors.visible_units``.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -147,7 +149,12 @@ class Insurer(models.Model):
 
 def unique_insurer_slug(insurer: Insurer) -> str:
     """A free slug from the English name (or the credit code), numbered when taken."""
-    base = slugify(insurer.name_en)[:70] or slugify(insurer.credit_code or "")[:70] or "insurer"
+    base = (
+        slugify(insurer.name_en)[:70]
+        or slugify(insurer.credit_code or "")[:70]
+        # a Chinese name alone slugifies to nothing: a short stable digest of it instead
+        or "insurer-" + hashlib.sha256(insurer.name_zh.encode()).hexdigest()[:8]
+    )
     taken = set(
         Insurer.objects.filter(slug__startswith=base)
         .exclude(pk=insurer.pk)

@@ -108,13 +108,29 @@ def _period_sums(period: Period | None, lines, insurer_ids) -> dict[int, dict]:
 
 
 def candidates(*, period: Period, peer_group: str):
-    """Insurers whose licence puts them in ``peer_group``: active ones, and any that reported
-    statistics for the period. The entity rules then decide who is scored."""
+    """Insurers whose licence puts them in ``peer_group`` and that reported for the period:
+    statistics on the group's index lines for the period or the one before, or accepted
+    complaints in the period. The entity rules and the inputs then decide who is scored; an
+    insurer that reported nothing at all is named in the validation report instead."""
+    lines = INDEX_LINES[peer_group]
+    periods = Period.objects.filter(code__in=[period.code, period.previous_code])
+    reported = OperatingStatistic.objects.filter(period__in=periods, product_line__in=lines)
+    complained = ComplaintStatistic.objects.filter(period=period, product_line__in=lines)
     return (
         Insurer.objects.filter(licence_type=peer_group)
-        .filter(Q(active=True) | Q(statistics__period=period))
-        .distinct()
+        .filter(Q(pk__in=reported.values("insurer_id")) | Q(pk__in=complained.values("insurer_id")))
         .order_by("slug")
+    )
+
+
+def not_reporting(*, period: Period, peer_group: str) -> list[str]:
+    """Active insurers of the peer group's licence type with nothing reported for the period."""
+    scored = candidates(period=period, peer_group=peer_group).values("pk")
+    return list(
+        Insurer.objects.filter(licence_type=peer_group, active=True)
+        .exclude(pk__in=scored)
+        .order_by("slug")
+        .values_list("slug", flat=True)
     )
 
 
@@ -196,8 +212,13 @@ def _check(report: list, name: str, ok: bool, detail: str) -> None:
     report.append({"check": name, "ok": bool(ok), "detail": detail})
 
 
-def validation_report(inputs: dict, output: dict, *, complaints_rolled_up: bool) -> list[dict]:
-    """The validation steps of DESIGN §3 step 5, each with a plain-language detail."""
+def validation_report(
+    inputs: dict, output: dict, *, complaints_rolled_up: bool, silent: list[str] = ()
+) -> list[dict]:
+    """The validation steps of DESIGN §3 step 5, each with a plain-language detail.
+
+    ``silent`` names active insurers of the licence type that reported nothing for the
+    period: listed for the index administrator to chase, not a failure of the run."""
     report: list[dict] = []
     results = output["results"]
     excluded = output.get("excluded", [])
@@ -209,6 +230,15 @@ def validation_report(inputs: dict, output: dict, *, complaints_rolled_up: bool)
         results and accounted == sorted(codes),
         f"{len(results)} scored, {len(excluded)} excluded with a reason, "
         f"of {len(codes)} insurers in the peer group",
+    )
+    _check(
+        report,
+        "not_reporting",
+        True,
+        "every active insurer of this licence type reported"
+        if not silent
+        else f"{len(silent)} active insurer(s) reported nothing and are not in the index: "
+        + ", ".join(silent),
     )
     _check(
         report,
@@ -383,6 +413,7 @@ def index_run_compute(*, run: IndexRun) -> IndexRun:
             inputs,
             output,
             complaints_rolled_up=rolled_up,
+            silent=not_reporting(period=run.period, peer_group=run.peer_group),
         )
         run.validation = report
         run.excluded = output.get("excluded", [])

@@ -140,6 +140,7 @@ def test_ineligible_and_incomplete_insurers_are_listed_with_the_reason(life_mark
     put_statistics(no_premium, periods["2024"], EXAMPLE["insurers"][1]["previous"])
     InsurerFactory(slug="pension", licence_type=LicenceType.PENSION)  # never a candidate
     InsurerFactory(slug="a-property-one", licence_type=LicenceType.PROPERTY)
+    InsurerFactory(slug="silent", licence_type=LicenceType.LIFE)  # reported nothing
 
     run = new_run()
     assert run.status == RunStatus.VALIDATED
@@ -150,6 +151,9 @@ def test_ineligible_and_incomplete_insurers_are_listed_with_the_reason(life_mark
     assert not run.results.filter(insurer__slug__in=["young", "no-premium", "pension"]).exists()
     # the scored insurers' results are those of the worked example, unchanged by exclusions
     assert run.results.count() == len(EXPECTED["results"])
+    # an insurer that reported nothing is not in the index, and the report names it
+    silent = next(c for c in run.validation if c["check"] == "not_reporting")
+    assert silent["ok"] and silent["detail"].endswith(": silent")
 
 
 def test_agricultural_property_insurers_are_out(periods):
@@ -303,7 +307,7 @@ def test_compute_index_command(life_market, capsys):
 
 
 def test_compute_index_command_failures(life_market):
-    with pytest.raises(CommandError, match="Unknown period 2019"):
+    with pytest.raises(CommandError, match="2019"):
         call_command("compute_index", "--period", "2019", "--peer-group", "life")
     with pytest.raises(CommandError, match="1 run"):
         # property: no insurers with statistics → the run fails validation
