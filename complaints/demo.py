@@ -64,11 +64,15 @@ from .models import (
 
 DEMO_TEXT_MARK = "（演示数据）"
 SIZES = {"small": 5_000, "large": 1_000_000}
+
+
 def window_days(today: datetime.date) -> int:
     """The window: from 1 January two years before ``today``'s year up to ``today`` (so the
     index's statistics for both earlier calendar years have their complaints: 730 to 1,095
     days)."""
     return (today - datetime.date(today.year - 2, 1, 1)).days
+
+
 CHUNK = 20_000  # complaints built, written and released together
 BATCH = 2_000
 SQLITE_CACHE_KIB = 512 * 1024  # while building, on SQLite only

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.utils.text import slugify
 from django.db.models import Q
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
@@ -134,15 +134,15 @@ class Insurer(models.Model):
     def __str__(self) -> str:
         return self.short_name
 
-    def clean(self) -> None:
-        self.credit_code = (self.credit_code or "").strip().upper() or None
-        if not self.slug:
-            self.slug = unique_insurer_slug(self)
-
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
             self.slug = unique_insurer_slug(self)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.credit_code = (self.credit_code or "").strip().upper() or None
+        if not self.slug:
+            self.slug = unique_insurer_slug(self)
         if self.group_id is not None and self.group.level != Level.GROUP:
             raise ValidationError({"group": _("The group must be an org unit at group level.")})
 

@@ -18,7 +18,7 @@ from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
 from complaints.models import ProductLine
-from insurers.models import Insurer
+from insurers.models import ConstraintErrorsOnFields, Insurer
 
 from . import methodology as method
 
@@ -145,7 +145,7 @@ _COUNT_FIELDS = (
 )
 
 
-class OperatingStatistic(models.Model):
+class OperatingStatistic(ConstraintErrorsOnFields, models.Model):
     """Claims and policy figures of one insurer, period and product line.
 
     Every figure is optional: claim figures may come later from the claim rollup, and an
@@ -190,6 +190,8 @@ class OperatingStatistic(models.Model):
     updated = models.DateTimeField(_("updated"), auto_now=True)
 
     history = HistoricalRecords()
+    # A second row for the same key is reported on the product line (the key's last part).
+    constraint_error_fields = {"duplicate_key": "product_line"}
 
     class Meta:
         verbose_name = _("operating statistic")
@@ -199,6 +201,7 @@ class OperatingStatistic(models.Model):
             models.UniqueConstraint(
                 fields=["insurer", "period", "product_line"],
                 name="statistic_one_row_per_key",
+                violation_error_code="duplicate_key",
                 violation_error_message=_(
                     "There are already statistics for this insurer, period and product line."
                 ),

@@ -7,6 +7,7 @@ complaints, cases and statistics), and only the top of the dependency chain may 
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from cases.demo import showcase_demo_build
 from cases.demo_mediation import (
@@ -21,6 +22,8 @@ from complaints.demo import (
     complaints_demo_summary,
 )
 from insurers.demo import DEMO_PASSWORD, SIZES, demo_build, demo_present, demo_remove
+from sqi.demo import index_demo_remove, seed_index_demo
+from sqi.demo_index import demo_index_publish
 
 __all__ = ["DEMO_PASSWORD", "Command"]
 
@@ -28,7 +31,7 @@ __all__ = ["DEMO_PASSWORD", "Command"]
 class Command(BaseCommand):
     help = (
         "Create fictional demo insurers, org trees, officers, staff and reception days, "
-        "and two years of complaints against them."
+        "two years of complaints against them, statistics, and the published index."
     )
 
     def add_arguments(self, parser):
@@ -52,10 +55,12 @@ class Command(BaseCommand):
                     self._complaints(started=started, size=size, seed=seed)
                 # Parts added by later versions of the demo are filled in (each is idempotent).
                 self._cases(size=size, seed=seed)
+                self._index(seed=seed)
                 self._accounts({})
                 return
             # Mediation cases first (they hold their complaints), then the complaints (their
             # extensions are approved by demo users), then insurers and users.
+            index_demo_remove()
             mediation_demo_remove()
             complaints_demo_remove()
             demo_remove()
@@ -72,7 +77,33 @@ class Command(BaseCommand):
         complaints_demo_build(size=size, seed=seed)
         self._complaints(started=started, size=size, seed=seed)
         self._cases(size=size, seed=seed)
+        self._index(seed=seed)
         self._accounts(result.accounts)
+
+    def _index(self, *, seed: int) -> None:
+        """Statistics and raw claims consistent with the complaints, the rollups, then the
+        index computed and published for each period and peer group."""
+        started = time.monotonic()
+        figures = seed_index_demo(seed=seed, today=timezone.localdate())
+        runs = demo_index_publish(codes=figures["periods"])
+        verb = "added" if figures["created"] else "present"
+        self.stdout.write(
+            f"Index statistics ({verb}): {figures['statistics']} statistics rows, "
+            f"{figures['raw_claims']} raw claims, {figures['complaint_statistics']} complaint "
+            f"statistics over {', '.join(figures['periods'])}."
+        )
+        for run in runs:
+            index = run["industry_index"]
+            self.stdout.write(
+                f"  index {run['period']} {run['peer_group']}: run #{run['run']} {run['status']}"
+                + (f", industry index {index}" if index is not None else "")
+            )
+        if runs:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Index: {len(runs)} runs in {time.monotonic() - started:.1f} s."
+                )
+            )
 
     def _cases(self, *, size: str, seed: int) -> None:
         showcase = showcase_demo_build()  # real award cases (kept by --reset) and invented drafts

@@ -203,7 +203,9 @@ def test_a_second_row_for_the_same_key_is_400(people, payload):
     response = client.post(LIST, payload, format="json")
 
     assert response.status_code == 400
-    assert "already statistics" in str(response.json())
+    body = response.json()
+    assert list(body) == ["product_line"], body  # named beside the key's field
+    assert "已有统计数据" in body["product_line"][0] or "already" in body["product_line"][0]
     assert OperatingStatistic.objects.count() == 1
 
 
