@@ -51,3 +51,10 @@ def compute_index(
         task_id=self.request.id or "",
     )
     return {"run": run.pk, "status": run.status, "fingerprint": run.fingerprint}
+
+
+@shared_task(acks_late=True)
+def sweep_stale_runs() -> list[int]:
+    """Every ten minutes (django-celery-beat, migration 0004): runs whose worker was lost
+    are marked failed instead of staying "computing" forever."""
+    return runs.index_run_sweep_stale()

@@ -313,3 +313,39 @@ def test_compute_index_command_failures(life_market):
         # property: no insurers with statistics → the run fails validation
         call_command("compute_index", "--period", "2025", "--peer-group", "property")
     assert IndexRun.objects.get().status == RunStatus.FAILED
+
+
+# --- stale runs ----------------------------------------------------------------------------
+
+
+def test_a_run_whose_worker_was_lost_is_marked_failed_and_can_run_again(life_market):
+    import datetime
+
+    from django.utils import timezone
+
+    old = runs.index_run_publish(run=new_run())
+    stuck = runs.index_run_create(period="2025", peer_group="life")
+    stuck.start()
+    stuck.started = timezone.now()
+    stuck.save()
+    waiting = runs.index_run_create(period="2025", peer_group="life")
+    later = timezone.now() + runs.STALE_AFTER + datetime.timedelta(minutes=1)
+
+    assert runs.index_run_sweep_stale() == []  # not stale yet
+    assert sorted(runs.index_run_sweep_stale(now=later)) == sorted([stuck.pk, waiting.pk])
+    stuck.refresh_from_db()
+    assert stuck.status == RunStatus.FAILED and stuck.error.startswith("stale:")
+    old.refresh_from_db()
+    assert old.status == RunStatus.PUBLISHED
+    assert runs.index_run_sweep_stale(now=later) == []  # once
+    # the redelivered task computes it afresh: same fingerprint as an undisturbed run
+    again = runs.index_run_execute(period="2025", peer_group="life", run_id=stuck.pk)
+    assert again.status == RunStatus.VALIDATED
+    assert again.fingerprint == old.fingerprint
+
+
+def test_the_stale_run_sweep_is_scheduled(db):
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="sqi.tasks.sweep_stale_runs")
+    assert task.enabled and task.interval.every == 10
