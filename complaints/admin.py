@@ -26,7 +26,7 @@ from insurers.admin import ScopedAdmin
 from insurers.roles import sees_every_unit
 from insurers.selectors import visible_units
 
-from . import selectors
+from . import selectors, summaries
 from .models import (
     SUBCATEGORIES,
     Attachment,
@@ -233,6 +233,13 @@ class ComplaintAdmin(ScopedAdmin):
 
     def get_queryset(self, request):
         return selectors.with_deadline_state(super().get_queryset(request), timezone.localdate())
+
+    def save_model(self, request, obj, form, change):
+        # An edit here (product line, category …) bypasses the services: the dashboard's
+        # summary tables follow it in the same transaction, as they follow the services.
+        before = summaries.stored_contribution(obj.pk)
+        super().save_model(request, obj, form, change)
+        summaries.apply_change(complaint=obj, before=before)
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():

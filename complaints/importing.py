@@ -67,7 +67,7 @@ from django.utils.translation import gettext_lazy
 from insurers.models import Insurer, OrgUnit
 from insurers.selectors import unit_is_visible, visible_units
 
-from . import idnumber, services
+from . import idnumber, services, summaries
 from .models import (
     Category,
     Channel,
@@ -1031,6 +1031,7 @@ def _save(complaints: list[Complaint], *, by, file_name: str, sha256: str):
         ):
             complaint.reference = reference
     Complaint.objects.bulk_create(complaints, batch_size=BATCH_SIZE)
+    summaries.complaint_added(complaints)  # the dashboard's summary tables
     if any(c.pk is None for c in complaints):  # a database that does not return new ids
         ids = {}
         references = [c.reference for c in complaints]

@@ -546,3 +546,12 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created:%Y-%m-%d %H:%M})"
+
+
+# The dashboard's summary tables live in their own module (issue 6).
+from .models_summaries import (  # noqa: E402, F401
+    ComplaintCategorySummary,
+    ComplaintDecisionDaysSummary,
+    ComplaintSummary,
+    ComplaintSummaryState,
+)

@@ -28,7 +28,7 @@ from insurers.models import OrgUnit, ServiceOfficer, UnitMembership
 from insurers.roles import STAFF
 from insurers.selectors import unit_is_visible, user_root_paths
 
-from . import crypto, deadlines, idnumber
+from . import crypto, deadlines, idnumber, summaries
 from .models import (
     SUBCATEGORIES,
     Attachment,
@@ -149,6 +149,8 @@ def _send_email(subject: str, body: str, address: str) -> None:
 def _save(complaint: Complaint, by) -> None:
     complaint._history_user = by
     complaint.full_clean(exclude=["reference", "status"])
+    # The dashboard's summary tables follow every change, in this transaction.
+    before = summaries.stored_contribution(complaint.pk)
     try:
         complaint.save()
     except ConcurrentTransition as exc:
@@ -156,6 +158,7 @@ def _save(complaint: Complaint, by) -> None:
             {"status": _("Someone else changed this complaint just now; reload and try again.")},
             code="concurrent_change",
         ) from exc
+    summaries.apply_change(complaint=complaint, before=before)
 
 
 STEP_LABELS = {
@@ -293,6 +296,7 @@ def complaint_create(*, by=None, **fields) -> Complaint:
     complaint.reference = allocate_references(complaint.received_on.year)[0]
     complaint._history_user = by
     complaint.save()
+    summaries.complaint_added([complaint])
     _event(complaint, by=by, kind=EventKind.RECEIVED, text=complaint.get_channel_display())
     return complaint
 

@@ -9,5 +9,8 @@ urlpatterns = [
     # not be taken for /index/<period>/<peer_group>/.
     path("", include("sqi.views_intake")),
     path("", include("sqi.views_runs")),
+    path("", include("sqi.views_dashboard")),
+    path("", include("sqi.views_whatif")),
+    path("", include("sqi.views_reports")),
     path("", include("sqi.views_public")),
 ]

@@ -12,7 +12,10 @@ The steps follow DESIGN.md §3, each a separate function:
 3. :func:`score_indicator` — efficacy coefficient with a floor, or percentile rank;
 4. :func:`fixed_weights` / :func:`entropy_weights`, :func:`dimension_scores`,
    :func:`total_score`, :func:`competition_ranks`, :func:`industry_index`;
-5. :func:`compute` — all of the above on the worked-example input format.
+5. :func:`compute` — all of the above on the worked-example input format;
+6. :func:`what_if` — one insurer's indicator values changed, scored again through the same
+   steps (:func:`peer_group_values` and :func:`score_peer_group`, the two halves of
+   :func:`compute`).
 
 Rates are fractions, not percentages (a claim payment rate of 94.3 % is ``0.943``), as in
 ``sqi/data/sqi_worked_example.json``. Scores are kept unrounded between steps; only what is
@@ -26,7 +29,7 @@ import json
 import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -597,78 +600,12 @@ def compute(inputs: dict) -> dict:
     be scored there is also ``excluded`` (code and reason). Insurer records that carry entity
     facts (``licence_type``) are also checked against the entity rules.
     """
-    method = inputs.get("scoring", EFFICACY)
-    if method not in SCORING_METHODS:
-        raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(SCORING_METHODS)}")
-    floor = float(inputs.get("scoring_floor", 50))
-    _check_floor(floor)
-    weighting, names = _resolve_weights(inputs)
-
-    records = inputs.get("insurers") or []
-    codes = [r.get("code") for r in records]
-    if len(set(codes)) != len(codes):
-        raise ValueError("insurer codes must be unique")
-    # The worked-example format carries inputs only; entity rules apply once any record
-    # carries entity facts, and then to every record (a missing fact is a reason).
-    check_entity = any("licence_type" in r for r in records)
-    period = inputs.get("period")
-    period_end = period_end_date(period) if period is not None else None
-    eligible, excluded = split_eligible(
-        records,
-        period_end,
-        names,
-        peer_group=inputs.get("peer_group"),
-        check_entity=check_entity,
-    )
-
-    values = {name: [] for name in names}
-    for record in eligible:
-        for name, value in indicator_values(record, names).items():
-            values[name].append(value)
-
-    winsor = inputs.get("winsorize")
-    scores: dict[str, list[float]] = {}
-    for name in names:
-        column = values[name]
-        if column and winsor:
-            column = winsorize(column, *winsor)
-        scores[name] = (
-            score_indicator(column, INDICATORS[name].better, method, floor) if column else []
-        )
-
-    weights = entropy_weights(scores) if weighting == ENTROPY else weighting
-    if weighting == ENTROPY and not eligible:
-        weights = {k: 1 / len(names) for k in names}
-
-    totals = []
-    results = []
-    for i, record in enumerate(eligible):
-        own = {name: scores[name][i] for name in names}
-        total = total_score(own, weights)
-        totals.append(total)
-        results.append(
-            {
-                "code": record["code"],
-                "indicators": {
-                    name: {"value": values[name][i], "score": round_half_up(own[name])}
-                    for name in names
-                },
-                "dimensions": {
-                    dim: round_half_up(s) for dim, s in dimension_scores(own, weights).items()
-                },
-                "total": round_half_up(total),
-            }
-        )
-    for result, rank in zip(results, competition_ranks([r["total"] for r in results]), strict=True):
-        result["rank"] = rank
-
-    premiums = [r["current"]["premium_cny"] for r in eligible]
-    index = None
-    if eligible and all(isinstance(p, int | float) for p in premiums) and sum(premiums) > 0:
-        index = round_half_up(industry_index(totals, premiums))
-    output: dict = {"weights": dict(weights), "industry_index": index, "results": results}
-    if excluded:
-        output["excluded"] = excluded
+    # Two seams (defined at the end of the module) so that the what-if tool scores changed
+    # indicator values through exactly these steps: values from raw inputs, then scores.
+    group = peer_group_values(inputs)
+    output = score_peer_group(group)
+    if group.excluded:
+        output["excluded"] = group.excluded
     return output
 
 
@@ -796,6 +733,276 @@ def main(argv: Sequence[str] | None = None) -> int:
     json.dump(output, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0
+
+
+# --- seams of compute(), and the what-if tool ----------------------------------------------
+# compute() is steps 1–2 (raw inputs → indicator values of the eligible insurers) followed by
+# steps 3–4 (values → scores, weights, dimensions, totals, ranks). The what-if tool replaces
+# some values of one insurer between the two and runs the same steps 3–4: there is no second
+# implementation of the scoring to drift away from the published one.
+
+
+@dataclass(frozen=True)
+class PeerGroupValues:
+    """The indicator values of a peer group's eligible insurers, and how to score them.
+
+    ``values[name][i]`` belongs to ``codes[i]``; ``records[i]`` is that insurer's input record
+    (the what-if tool reads its previous period from it).
+    """
+
+    names: tuple[str, ...]
+    codes: tuple[str, ...]
+    values: dict[str, list[float]]
+    premiums: tuple
+    records: tuple[Mapping, ...]
+    method: str
+    floor: float
+    weighting: str | dict[str, float]
+    winsor: tuple[float, float] | None
+    excluded: list[dict]
+
+
+def peer_group_values(inputs: Mapping) -> PeerGroupValues:
+    """Steps 1–2 of :func:`compute`: settings checked, who is eligible, indicator values."""
+    method = inputs.get("scoring", EFFICACY)
+    if method not in SCORING_METHODS:
+        raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(SCORING_METHODS)}")
+    floor = float(inputs.get("scoring_floor", 50))
+    _check_floor(floor)
+    weighting, names = _resolve_weights(inputs)
+
+    records = inputs.get("insurers") or []
+    codes = [r.get("code") for r in records]
+    if len(set(codes)) != len(codes):
+        raise ValueError("insurer codes must be unique")
+    # The worked-example format carries inputs only; entity rules apply once any record
+    # carries entity facts, and then to every record (a missing fact is a reason).
+    check_entity = any("licence_type" in r for r in records)
+    period = inputs.get("period")
+    period_end = period_end_date(period) if period is not None else None
+    eligible, excluded = split_eligible(
+        records,
+        period_end,
+        names,
+        peer_group=inputs.get("peer_group"),
+        check_entity=check_entity,
+    )
+
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for record in eligible:
+        for name, value in indicator_values(record, names).items():
+            values[name].append(value)
+    winsor = inputs.get("winsorize")
+    return PeerGroupValues(
+        names=tuple(names),
+        codes=tuple(r["code"] for r in eligible),
+        values=values,
+        premiums=tuple(r["current"]["premium_cny"] for r in eligible),
+        records=tuple(eligible),
+        method=method,
+        floor=floor,
+        weighting=weighting,
+        winsor=tuple(winsor) if winsor else None,
+        excluded=excluded,
+    )
+
+
+def score_peer_group(group: PeerGroupValues) -> dict:
+    """Steps 3–4 of :func:`compute` on given indicator values: ``weights``,
+    ``industry_index`` and ``results`` (in the order of ``group.codes``)."""
+    names = list(group.names)
+    scores: dict[str, list[float]] = {}
+    for name in names:
+        column = group.values[name]
+        if column and group.winsor:
+            column = winsorize(column, *group.winsor)
+        scores[name] = (
+            score_indicator(column, INDICATORS[name].better, group.method, group.floor)
+            if column
+            else []
+        )
+
+    weighting = group.weighting
+    weights = entropy_weights(scores) if weighting == ENTROPY else weighting
+    if weighting == ENTROPY and not group.codes:
+        weights = {k: 1 / len(names) for k in names}
+
+    totals = []
+    results = []
+    for i, code in enumerate(group.codes):
+        own = {name: scores[name][i] for name in names}
+        total = total_score(own, weights)
+        totals.append(total)
+        results.append(
+            {
+                "code": code,
+                "indicators": {
+                    name: {"value": group.values[name][i], "score": round_half_up(own[name])}
+                    for name in names
+                },
+                "dimensions": {
+                    dim: round_half_up(s) for dim, s in dimension_scores(own, weights).items()
+                },
+                "total": round_half_up(total),
+            }
+        )
+    for result, rank in zip(results, competition_ranks([r["total"] for r in results]), strict=True):
+        result["rank"] = rank
+
+    premiums = list(group.premiums)
+    index = None
+    if group.codes and all(isinstance(p, int | float) for p in premiums) and sum(premiums) > 0:
+        index = round_half_up(industry_index(totals, premiums))
+    return {"weights": dict(weights), "industry_index": index, "results": results}
+
+
+#: A change to an indicator: exactly one of these keys, with a number.
+CHANGE_KINDS = ("delta", "percent", "value")
+
+#: The year-on-year indicators follow the current value they compare with last year's: a
+#: payment cycle one day shorter is also one day more of improvement. Each maps to the
+#: indicator it follows and the function that gives that indicator from raw inputs.
+FOLLOWS = {
+    "complaints_yoy_improvement": ("complaints_per_100m_premium", complaints_per_100m_premium),
+    "payment_cycle_yoy_improvement": ("payment_cycle_days", payment_cycle_days),
+}
+
+
+class ChangeError(ValueError):
+    """A what-if change that cannot be applied: ``field`` names the indicator, ``code`` the
+    kind of problem (for callers that say it in the user's language)."""
+
+    def __init__(self, field: str, message: str, code: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.code = code
+
+
+class NotScored(ValueError):
+    """The insurer is not scored in the peer group (not in it, or excluded with a reason)."""
+
+
+def _finite_number(x) -> bool:
+    return not isinstance(x, bool) and isinstance(x, int | float) and math.isfinite(x)
+
+
+def resolve_change(name: str, current: float, change) -> float:
+    """The indicator value a change asks for: a number is the new value itself; a mapping
+    has exactly one of ``delta`` (added, in the indicator's unit: rates are fractions),
+    ``percent`` (of the current value, ≥ −100) or ``value``.
+
+    The result must be a value the indicator can take: finite, not negative (a rate, a
+    cycle, a count per premium), and for a year-on-year improvement at most 1 (this year's
+    figure cannot fall below zero).
+    """
+    _indicator(name)
+    if isinstance(change, Mapping):
+        given = [k for k in CHANGE_KINDS if change.get(k) is not None]
+        unknown = sorted(set(change) - set(CHANGE_KINDS))
+        if unknown:
+            raise ChangeError(
+                name, f"unknown kind of change {', '.join(map(str, unknown))}", "kind"
+            )
+        if len(given) != 1:
+            raise ChangeError(name, "give exactly one of delta, percent or value", "kind")
+        kind = given[0]
+        amount = change[kind]
+    else:
+        kind, amount = "value", change
+    if not _finite_number(amount):
+        raise ChangeError(name, f"{kind} must be a number, got {amount!r}", "number")
+    if kind == "delta":
+        value = current + amount
+    elif kind == "percent":
+        if amount < -100:
+            raise ChangeError(name, f"percent cannot be below -100, got {amount!r}", "percent")
+        value = current * (1 + amount / 100)
+    else:
+        value = float(amount)
+    if not math.isfinite(value):
+        raise ChangeError(name, "the new value is not a finite number", "number")
+    if name in FOLLOWS:
+        if value > 1:
+            raise ChangeError(
+                name,
+                f"a year-on-year improvement is at most 1 (100 %), got {value!r}",
+                "above_one",
+            )
+    elif value < 0:
+        raise ChangeError(name, f"the new value cannot be negative, got {value!r}", "negative")
+    return value
+
+
+def _position(output: dict, code: str) -> dict:
+    result = next(r for r in output["results"] if r["code"] == code)
+    return {
+        "total": result["total"],
+        "rank": result["rank"],
+        "band": band(result["total"]),
+        "dimensions": dict(result["dimensions"]),
+        "indicators": {k: dict(v) for k, v in result["indicators"].items()},
+    }
+
+
+def what_if(inputs: Mapping, code: str, overrides: Mapping[str, float | Mapping]) -> dict:
+    """The index of insurer ``code`` if some of its indicator values were different.
+
+    ``inputs`` are the canonical inputs of a run (what :func:`compute` reads); ``overrides``
+    maps indicator names to a new value, or to a change as :func:`resolve_change` reads it.
+    The other insurers keep their values; the scores, weights (fixed or entropy), dimension
+    scores, totals and ranks of everyone are computed again by :func:`score_peer_group`, the
+    steps the published run went through. A year-on-year indicator that is not overridden
+    itself follows the current value it compares with (:data:`FOLLOWS`), so that the answer
+    equals a full :func:`compute` over raw inputs changed to give these values.
+
+    Returns ``code``, ``ranked`` (how many insurers are scored), ``changes`` and ``derived``
+    (indicator → ``{"from", "to"}``, asked for and following) and ``before`` / ``after``
+    (``total``, ``rank``, ``band``, ``dimensions``, ``indicators`` with value and score).
+    Nothing is stored anywhere: this is a function of its arguments.
+    """
+    group = peer_group_values(inputs)
+    if code not in group.codes:
+        reason = next((e["reason"] for e in group.excluded if e.get("code") == code), None)
+        raise NotScored(
+            f"{code} is excluded from this index: {reason}"
+            if reason
+            else f"{code} is not in this peer group's index"
+        )
+    i = group.codes.index(code)
+    for name in overrides:
+        if name not in INDICATORS:
+            raise ChangeError(name, "unknown indicator", "unknown")
+        if name not in group.names:
+            raise ChangeError(name, "this index does not use the indicator", "unused")
+    new_values = {
+        name: resolve_change(name, group.values[name][i], change)
+        for name, change in overrides.items()
+    }
+    derived = {}
+    for name, (base, base_function) in FOLLOWS.items():
+        if name in group.names and name not in new_values and base in new_values:
+            previous = group.records[i].get("previous") or {}
+            derived[name] = yoy_improvement(base_function(previous), new_values[base])
+    columns = {name: list(column) for name, column in group.values.items()}
+    for name, value in {**new_values, **derived}.items():
+        columns[name][i] = value
+    changed = replace(group, values=columns)
+
+    before = _position(score_peer_group(group), code)
+    after = _position(score_peer_group(changed), code)
+    return {
+        "code": code,
+        "ranked": len(group.codes),
+        "changes": {
+            name: {"from": group.values[name][i], "to": value} for name, value in new_values.items()
+        },
+        "derived": {
+            name: {"from": group.values[name][i], "to": value} for name, value in derived.items()
+        },
+        "before": before,
+        "after": after,
+    }
 
 
 if __name__ == "__main__":

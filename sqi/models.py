@@ -577,3 +577,6 @@ class IndexResult(models.Model):
     @property
     def band(self) -> str:
         return method.band(float(self.total))
+
+
+from .models_reports import UnitReport  # noqa: E402, F401

@@ -58,3 +58,8 @@ def sweep_stale_runs() -> list[int]:
     """Every ten minutes (django-celery-beat, migration 0004): runs whose worker was lost
     are marked failed instead of staying "computing" forever."""
     return runs.index_run_sweep_stale()
+
+
+# The monthly reports task lives in its own module; importing it here registers it with
+# workers (Celery autodiscovery imports ``tasks.py`` only).
+from . import tasks_reports  # noqa: E402, F401

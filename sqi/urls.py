@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("complaints.urls")),
     path("", include("cases.urls")),
     path("", include("sqi.index_urls")),
+    path("", include("insurers.urls")),
 ]

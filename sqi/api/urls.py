@@ -6,4 +6,5 @@ urlpatterns = [
     path("sqi/", include("sqi.api.statistics")),
     path("sqi/", include("sqi.api.runs")),
     path("sqi/", include("sqi.api.results")),
+    path("sqi/", include("sqi.api.whatif")),
 ]

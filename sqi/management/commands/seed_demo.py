@@ -21,6 +21,7 @@ from complaints.demo import (
     complaints_demo_remove,
     complaints_demo_summary,
 )
+from complaints.summaries import summaries_rebuild, summaries_trusted
 from insurers.demo import DEMO_PASSWORD, SIZES, demo_build, demo_present, demo_remove
 from sqi.demo import index_demo_remove, seed_index_demo
 from sqi.demo_index import demo_index_publish
@@ -56,6 +57,8 @@ class Command(BaseCommand):
                 # Parts added by later versions of the demo are filled in (each is idempotent).
                 self._cases(size=size, seed=seed)
                 self._index(seed=seed)
+                if not summaries_trusted():
+                    self._summaries()
                 self._accounts({})
                 return
             # Mediation cases first (they hold their complaints), then the complaints (their
@@ -78,7 +81,17 @@ class Command(BaseCommand):
         self._complaints(started=started, size=size, seed=seed)
         self._cases(size=size, seed=seed)
         self._index(seed=seed)
+        self._summaries()
         self._accounts(result.accounts)
+
+    def _summaries(self) -> None:
+        """The demo writes complaints past the services, so the dashboard's summary tables
+        are rebuilt from them (otherwise they would be stale until the nightly rebuild)."""
+        started = time.monotonic()
+        rows = summaries_rebuild()
+        self.stdout.write(
+            f"Dashboard summaries: {rows} rows in {time.monotonic() - started:.1f} s."
+        )
 
     def _index(self, *, seed: int) -> None:
         """Statistics and raw claims consistent with the complaints, the rollups, then the
