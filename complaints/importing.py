@@ -511,11 +511,15 @@ def read_table(data: bytes, file_name: str) -> Table:
     return Table(headers=headers, keys=keys, rows=body, errors=errors)
 
 
-def _read_header(cells, number: int) -> tuple[list[str], list[str | None]]:
+def read_header(
+    cells, number: int, *, index: dict[str, str], columns
+) -> tuple[list[str], list[str | None], list[RowError]]:
+    """(headers, column key per header, errors) of a header row: unknown, repeated, blank
+    and missing required columns. Shared by every file import (``index`` maps a normalised
+    header to its column key; ``columns`` are the layout's :class:`Column` objects)."""
     while cells and (cells[-1] is None or str(cells[-1]).strip() == ""):
         cells = cells[:-1]
     headers = ["" if c is None else str(c).strip() for c in cells]
-    index = _header_index()
     keys: list[str | None] = []
     errors: list[RowError] = []
     seen: dict[str, str] = {}
@@ -544,7 +548,7 @@ def _read_header(cells, number: int) -> tuple[list[str], list[str | None]]:
         else:
             seen[key] = header
         keys.append(key)
-    for column in COLUMNS:
+    for column in columns:
         if column.required and column.key not in seen:
             errors.append(
                 RowError(
@@ -554,6 +558,11 @@ def _read_header(cells, number: int) -> tuple[list[str], list[str | None]]:
                     % {"header": column.header, "key": column.key},
                 )
             )
+    return headers, keys, errors
+
+
+def _read_header(cells, number: int) -> tuple[list[str], list[str | None]]:
+    headers, keys, errors = read_header(cells, number, index=_header_index(), columns=COLUMNS)
     if errors:
         raise FileRejected(errors)
     return headers, keys

@@ -62,6 +62,7 @@ from complaints.importing import (
     _read_upload,
     _text,
     _xlsx_rows,
+    read_header,
 )
 from complaints.models import ProductLine
 from insurers.models import Insurer
@@ -455,49 +456,11 @@ def read_table(data: bytes, file_name: str, layout: Layout) -> Table:
 
 
 def _read_header(cells, number: int, layout: Layout) -> tuple[list[str], list[str | None]]:
-    while cells and (cells[-1] is None or str(cells[-1]).strip() == ""):
-        cells = cells[:-1]
-    headers = ["" if c is None else str(c).strip() for c in cells]
-    index = _header_index(layout.kind)
-    keys: list[str | None] = []
-    errors: list[RowError] = []
-    seen: dict[str, str] = {}
-    for position, header in enumerate(headers, start=1):
-        key = index.get(_header_key(header)) if header else None
-        if not header:
-            errors.append(RowError(number, "", _("Column %(n)s has no header.") % {"n": position}))
-        elif key is None:
-            errors.append(
-                RowError(
-                    number,
-                    header,
-                    _("“%(header)s” is not a column of the import layout.") % {"header": header},
-                )
-            )
-        elif key in seen:
-            errors.append(
-                RowError(
-                    number,
-                    header,
-                    _("“%(header)s” is the same column as “%(other)s”.")
-                    % {"header": header, "other": seen[key]},
-                )
-            )
-            key = None
-        else:
-            seen[key] = header
-        keys.append(key)
-    for column in layout.columns:
-        if column.required and column.key not in seen:
-            errors.append(
-                RowError(
-                    number,
-                    column.header,
-                    _("The required column “%(header)s” (%(key)s) is missing.")
-                    % {"header": column.header, "key": column.key},
-                )
-            )
-    if layout.kind == STATISTICS and not errors and not set(seen) & set(FIGURES):
+    headers, keys, errors = read_header(
+        cells, number, index=_header_index(layout.kind), columns=layout.columns
+    )
+    seen = {key for key in keys if key}
+    if layout.kind == STATISTICS and not errors and not seen & set(FIGURES):
         errors.append(
             RowError(
                 number,
