@@ -440,8 +440,19 @@ def _kind(data: bytes, file_name: str) -> str:
     return "csv"
 
 
-def read_table(data: bytes, file_name: str) -> Table:
-    """The header and the non-blank rows, with the layout problems found on the way."""
+def read_rows(
+    data: bytes,
+    file_name: str,
+    *,
+    header,
+    skip=_is_blank,
+    too_many: str,
+    no_rows: str,
+) -> Table:
+    """The header and the rows below it, with the layout problems found on the way; shared
+    by every file import. ``header(cells, number)`` reads the header row (raising
+    FileRejected), ``skip(cells)`` says which rows are not data, ``too_many`` (with
+    ``%(max)s``) and ``no_rows`` are the import's own wording."""
     if not data.strip():
         raise FileRejected.whole(_("The file “%(file)s” is empty.") % {"file": file_name})
     kind = _kind(data, file_name)
@@ -453,19 +464,15 @@ def read_table(data: bytes, file_name: str) -> Table:
     header_row = 0
     try:
         for number, cells in rows:
-            if _is_blank(cells):
+            if skip(cells):
                 continue
             if not header_row:
                 header_row = number
-                headers, keys = _read_header(cells, number)
+                headers, keys = header(cells, number)
                 continue
             if len(body) >= MAX_ROWS:
                 raise FileRejected.whole(
-                    _(
-                        "The file has more than %(max)s rows of complaints; split it "
-                        "into smaller files."
-                    )
-                    % {"max": formats.number_format(MAX_ROWS, force_grouping=True)},
+                    str(too_many) % {"max": formats.number_format(MAX_ROWS, force_grouping=True)},
                     rows=len(body),
                 )
             cells = list(cells)
@@ -507,8 +514,21 @@ def read_table(data: bytes, file_name: str) -> Table:
     if not header_row:
         raise FileRejected.whole(_("The file “%(file)s” is empty.") % {"file": file_name})
     if not body and not errors:
-        raise FileRejected.whole(_("The file has a header row but no complaints below it."))
+        raise FileRejected.whole(str(no_rows))
     return Table(headers=headers, keys=keys, rows=body, errors=errors)
+
+
+def read_table(data: bytes, file_name: str) -> Table:
+    """The header and the non-blank rows, with the layout problems found on the way."""
+    return read_rows(
+        data,
+        file_name,
+        header=_read_header,
+        too_many=_(
+            "The file has more than %(max)s rows of complaints; split it into smaller files."
+        ),
+        no_rows=_("The file has a header row but no complaints below it."),
+    )
 
 
 def read_header(

@@ -44,7 +44,7 @@ from simple_history.utils import bulk_create_with_history
 
 from complaints.importing import (
     MAX_BYTES,
-    MAX_ROWS,
+    MAX_ROWS,  # noqa: F401 - re-exported for the import pages
     SCIENTIFIC,
     CellError,
     Column,
@@ -52,17 +52,13 @@ from complaints.importing import (
     RowError,
     Table,
     _amount,
-    _csv_rows,
-    _CsvBroken,
-    _decode,
     _header_key,
     _is_blank,
-    _kind,
     _norm,
     _read_upload,
     _text,
-    _xlsx_rows,
     read_header,
+    read_rows,
 )
 from complaints.models import ProductLine
 from insurers.models import Insurer
@@ -389,70 +385,14 @@ def _is_note(cells) -> bool:
 def read_table(data: bytes, file_name: str, layout: Layout) -> Table:
     """The header and the rows below it (blank and note rows skipped), with the layout
     problems found on the way. Raises FileRejected when the file is no table at all."""
-    if not data.strip():
-        raise FileRejected.whole(_("The file “%(file)s” is empty.") % {"file": file_name})
-    kind = _kind(data, file_name)
-    rows = _xlsx_rows(data, file_name) if kind == "xlsx" else _csv_rows(_decode(data, file_name))
-    errors: list[RowError] = []
-    headers: list[str] = []
-    keys: list[str | None] = []
-    body: list[tuple[int, list]] = []
-    header_row = 0
-    try:
-        for number, cells in rows:
-            if _is_blank(cells) or _is_note(cells):
-                continue
-            if not header_row:
-                header_row = number
-                headers, keys = _read_header(cells, number, layout)
-                continue
-            if len(body) >= MAX_ROWS:
-                raise FileRejected.whole(
-                    _("The file has more than %(max)s rows; split it into smaller files.")
-                    % {"max": formats.number_format(MAX_ROWS, force_grouping=True)},
-                    rows=len(body),
-                )
-            cells = list(cells)
-            if len(cells) > len(headers) and _is_blank(cells[len(headers) :]):
-                cells = cells[: len(headers)]
-            if len(cells) != len(headers) and kind == "csv":
-                errors.append(
-                    RowError(
-                        number,
-                        "",
-                        _("This row has %(cells)s cells, but the header has %(columns)s.")
-                        % {"cells": len(cells), "columns": len(headers)},
-                    )
-                )
-                continue
-            if len(cells) > len(headers):
-                errors.append(
-                    RowError(
-                        number,
-                        "",
-                        _("This row has values to the right of the last column (%(column)s).")
-                        % {"column": headers[-1]},
-                    )
-                )
-                continue
-            cells += [None] * (len(headers) - len(cells))
-            body.append((number, cells))
-    except _CsvBroken as exc:
-        errors.append(
-            RowError(
-                exc.row,
-                "",
-                _(
-                    "The CSV file cannot be read from this row on: a quotation mark is probably "
-                    "not closed, or is followed by other characters in the same cell."
-                ),
-            )
-        )
-    if not header_row:
-        raise FileRejected.whole(_("The file “%(file)s” is empty.") % {"file": file_name})
-    if not body and not errors:
-        raise FileRejected.whole(_("The file has a header row but no rows below it."))
-    return Table(headers=headers, keys=keys, rows=body, errors=errors)
+    return read_rows(
+        data,
+        file_name,
+        header=lambda cells, number: _read_header(cells, number, layout),
+        skip=lambda cells: _is_blank(cells) or _is_note(cells),
+        too_many=_("The file has more than %(max)s rows; split it into smaller files."),
+        no_rows=_("The file has a header row but no rows below it."),
+    )
 
 
 def _read_header(cells, number: int, layout: Layout) -> tuple[list[str], list[str | None]]:
