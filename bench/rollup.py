@@ -33,14 +33,12 @@ The three results are checked to agree, and the last line is for scripts:
 
 import argparse
 import io
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from scratch_db import bench_url, configure, ensure_database  # bench/scratch_db.py
+
 CHUNK = 1_000_000
 MARKER = "bench_rollup_marker"
 MAP = "bench_rollup_insurer"  # n (0…insurers-1) → insurer, head office, licence
@@ -53,46 +51,6 @@ U = "((hashint8extended({g}::bigint, {salt}) & 9007199254740991)::float8 / 90071
 
 def u(salt: int, g: str = "g") -> str:
     return U.format(g=g, salt=salt)
-
-
-def bench_url(database: str) -> tuple[str, str]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench/rollup.py needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/DB "
-            "(its server gets a database of its own, --database; SQLite is not a target here)"
-        )
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path="/" + database)), urlunparse(
-        parts._replace(path="/postgres")
-    )
-
-
-def ensure_database(admin_url: str, database: str, *, drop: bool) -> bool:
-    """Create ``database`` when missing (drop it first with ``drop``); True if created."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
-        if exists and drop:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
-            exists = None
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            return True
-    return False
-
-
-def configure(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["REDIS_URL"] = ""  # nothing here needs a broker or a shared cache
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sqi.settings")
-    sys.path.insert(0, str(BASE_DIR))
-
-    import django
-
-    django.setup()
 
 
 def marker(cursor) -> tuple | None:
@@ -489,7 +447,7 @@ def main() -> int:
     args.year = args.period
     args.codes = [str(args.period - 1), str(args.period)]
 
-    url, admin_url = bench_url(args.database)
+    url, admin_url = bench_url(args.database, "bench/rollup.py")
     created = ensure_database(admin_url, args.database, drop=args.rebuild)
     configure(url)
     from django.core.management import call_command
