@@ -1,16 +1,16 @@
 """Compute and publish the demo index: every demo period that has a previous period (the
-year-on-year indicators need it), for every peer group, through the ``compute_index`` task —
-in-process under ``make run`` (no broker), queued to the workers when ``REDIS_URL`` is set."""
+year-on-year indicators need it), for every peer group, through the ``compute_index`` task,
+run in this process (``apply``) so that the demo is complete when ``seed_demo`` returns,
+with or without a broker and whether or not a worker is up."""
 
-from .celery import app
 from .models import IndexRun, PeerGroup, Period, RunStatus
 from .runs import index_run_create
 from .tasks import compute_index
 
 
 def demo_index_publish(*, codes: list[str]) -> list[dict]:
-    """One entry per (period, peer group) handled: ``run``, ``status``, ``industry_index``
-    (``None`` when queued). A period and peer group that already has a published run is left
+    """One entry per (period, peer group) handled: ``run``, ``status``, ``industry_index``.
+    A period and peer group that already has a published run is left
     alone, so running the demo again changes nothing."""
     periods = {p.code: p for p in Period.objects.filter(code__in=codes)}
     present = set(Period.objects.values_list("code", flat=True))
@@ -30,27 +30,15 @@ def demo_index_publish(*, codes: list[str]) -> list[dict]:
             run = index_run_create(period=period, peer_group=group)
             args = (code, group, run.methodology.version)
             kwargs = {"run_id": run.pk, "publish": True}
-            if app.conf.task_always_eager:
-                compute_index.apply_async(args, kwargs).get()
-                run.refresh_from_db()
-                done.append(
-                    {
-                        "period": code,
-                        "peer_group": group,
-                        "run": run.pk,
-                        "status": run.status,
-                        "industry_index": run.industry_index,
-                    }
-                )
-            else:
-                compute_index.apply_async(args, kwargs)
-                done.append(
-                    {
-                        "period": code,
-                        "peer_group": group,
-                        "run": run.pk,
-                        "status": "queued",
-                        "industry_index": None,
-                    }
-                )
+            compute_index.apply(args, kwargs).get()
+            run.refresh_from_db()
+            done.append(
+                {
+                    "period": code,
+                    "peer_group": group,
+                    "run": run.pk,
+                    "status": run.status,
+                    "industry_index": run.industry_index,
+                }
+            )
     return done

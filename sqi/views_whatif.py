@@ -99,9 +99,11 @@ def _with_inputs(position: dict, data) -> dict:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def what_if_panel(request, unit_id: int):
-    unit = _unit_in_scope(request, unit_id)
+    # The role first, as on every staff page: a role without the panel gets 403 for any
+    # unit; only then does a unit outside the user's subtree answer 404.
     if not whatif.may_use_what_if(user=request.user):
         raise PermissionDenied(_("The index panel is for service officers and staff."))
+    unit = _unit_in_scope(request, unit_id)
     insurers = whatif.unit_insurers(unit=unit)
     slug = request.POST.get("insurer") or request.GET.get("insurer")
     if slug:

@@ -49,8 +49,15 @@ class PageProblems(list):
     def watch(self, page) -> None:
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.append(f"uncaught exception: {exc}"))
-        page.on("requestfailed", lambda req: self.append(f"request failed: {req.url}"))
+        page.on("requestfailed", self._on_failed)
         page.on("response", self._on_response)
+
+    def _on_failed(self, request) -> None:
+        # The browser fetches the favicon on its own; a navigation that starts meanwhile
+        # aborts it (net::ERR_ABORTED), which says nothing about the page.
+        if request.url.endswith("/favicon.svg") and "ERR_ABORTED" in (request.failure or ""):
+            return
+        self.append(f"request failed: {request.url} ({request.failure})")
 
     def _on_console(self, message) -> None:
         text = message.text
