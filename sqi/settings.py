@@ -14,6 +14,7 @@ Environment:
     SQI_ENV               development (default) | production
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -119,11 +120,23 @@ def _next_database(url: str) -> str:
     return f"{head}/{int(db) + 1}" if db.isdigit() else f"{url.rstrip('/')}/1"
 
 
+def _cache_database(url: str) -> str:
+    """The cache's Redis database. Tests run in parallel (pytest-xdist workers gw0, gw1…) get
+    one each after it, since every test starts by clearing the cache (FLUSHDB)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    head, _, db = url.rpartition("/")
+    return f"{head}/{int(db) + 1 + int(worker[2:])}"
+
+
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": env.str("REDIS_CACHE_URL", default=_next_database(REDIS_URL)),
+            "LOCATION": _cache_database(
+                env.str("REDIS_CACHE_URL", default=_next_database(REDIS_URL))
+            ),
             "KEY_PREFIX": "sqi",
         }
     }
