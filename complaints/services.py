@@ -27,6 +27,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 from insurers.models import OrgUnit, ServiceOfficer, UnitMembership
 from insurers.roles import STAFF
 from insurers.selectors import unit_is_visible, user_root_paths
+from outbox.services import outbox_enqueue
 
 from . import crypto, deadlines, idnumber, summaries
 from .models import (
@@ -298,7 +299,33 @@ def complaint_create(*, by=None, **fields) -> Complaint:
     complaint.save()
     summaries.complaint_added([complaint])
     _event(complaint, by=by, kind=EventKind.RECEIVED, text=complaint.get_channel_display())
+    # Through the outbox (same transaction): a broker outage never fails the intake.
+    outbox_enqueue(
+        task="complaints.tasks.notify_complaint_received",
+        args=[complaint.pk],
+        key=f"received:{complaint.pk}",
+    )
     return complaint
+
+
+@transaction.atomic
+def complaint_received_notify(*, complaint: Complaint) -> int:
+    """Tell the handling unit's staff (but not whoever logged it) that a complaint arrived.
+    Idempotent: once per complaint and person, however often it runs. Returns how many
+    notifications this call created."""
+    created = 0
+    if complaint.org_unit_id is None:
+        return created
+    for user in _unit_staff(complaint.org_unit).exclude(pk=complaint.created_by_id or 0):
+        created += bool(
+            notify(
+                user=user,
+                complaint=complaint,
+                subject=_("New complaint %(ref)s for your unit") % {"ref": complaint.reference},
+                dedupe_key=f"received:{complaint.pk}:{user.pk}",
+            )
+        )
+    return created
 
 
 def request_fingerprint(payload: dict) -> str:

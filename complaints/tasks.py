@@ -22,3 +22,15 @@ def rebuild_dashboard_summaries() -> int:
     from .summaries import summaries_rebuild
 
     return summaries_rebuild()
+
+
+@shared_task(acks_late=True)
+def notify_complaint_received(complaint_id: int) -> int:
+    """Notify the handling unit's staff of a new complaint; sent through the outbox by
+    ``complaint_create``. Idempotent (one notification per complaint and person)."""
+    from .models import Complaint
+
+    complaint = Complaint.objects.select_related("org_unit").filter(pk=complaint_id).first()
+    if complaint is None:
+        return 0
+    return services.complaint_received_notify(complaint=complaint)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from insurers.admin import ReadOnlyInline
+from outbox.services import outbox_enqueue
 
 from . import runs
 from .models import IndexResult, IndexRun, RunStatus
@@ -117,16 +118,20 @@ class IndexRunAdmin(admin.ModelAdmin):
     def compute_again(self, request, queryset):
         started = []
         for old in queryset.select_related("period", "methodology"):
-            run = runs.index_run_create(
-                period=old.period,
-                peer_group=old.peer_group,
-                methodology=old.methodology,
-                by=request.user,
-            )
-            args = (run.period.code, run.peer_group, run.methodology.version)
-            transaction.on_commit(
-                lambda args=args, pk=run.pk: compute_index.apply_async(args, {"run_id": pk})
-            )
+            with transaction.atomic():  # the run and its outbox row commit together
+                run = runs.index_run_create(
+                    period=old.period,
+                    peer_group=old.peer_group,
+                    methodology=old.methodology,
+                    by=request.user,
+                )
+                args = (run.period.code, run.peer_group, run.methodology.version)
+                outbox_enqueue(
+                    task=compute_index,
+                    args=args,
+                    kwargs={"run_id": run.pk},
+                    key=f"index-run:{run.pk}",
+                )
             started.append(f"#{run.pk}")
         self.message_user(
             request,

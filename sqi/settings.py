@@ -62,7 +62,8 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_ratelimit",
-    # ours, lowest first: insurers <- complaints <- cases <- sqi
+    # ours, lowest first: (outbox) <- insurers <- complaints <- cases <- sqi
+    "outbox",
     "insurers",
     "complaints",
     "cases",
@@ -159,6 +160,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage must never hold up a request (work goes through the outbox, see
+# outbox/services.py): connecting to a dead or unreachable Redis fails within seconds.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -21,6 +21,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from outbox.services import outbox_enqueue
+
 from . import runs
 from .models import IndexRun, Methodology, PeerGroup, Period, RunStatus
 from .tasks import compute_index
@@ -61,8 +63,10 @@ class RunForm(forms.Form):
     publish = forms.BooleanField(label=_("Publish when it validates"), required=False)
 
 
+@transaction.atomic
 def start_run(*, form: RunForm, by) -> IndexRun:
-    """Create the run now and hand it to Celery once the transaction has committed."""
+    """Create the run and, in the same transaction, its Celery task in the outbox (sent once
+    the transaction has committed, or by the relay if the broker is down)."""
     data = form.cleaned_data
     run = runs.index_run_create(
         period=data["period"],
@@ -72,7 +76,7 @@ def start_run(*, form: RunForm, by) -> IndexRun:
     )
     args = (run.period.code, run.peer_group, run.methodology.version)
     kwargs = {"run_id": run.pk, "publish": data["publish"]}
-    transaction.on_commit(lambda: compute_index.apply_async(args, kwargs))
+    outbox_enqueue(task=compute_index, args=args, kwargs=kwargs, key=f"index-run:{run.pk}")
     return run
 
 

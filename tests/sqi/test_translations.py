@@ -15,7 +15,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-SOURCES = ("insurers", "complaints", "cases", "sqi", "templates", "manage.py", "pyproject.toml")
+SOURCES = (
+    "outbox",
+    "insurers",
+    "complaints",
+    "cases",
+    "sqi",
+    "templates",
+    "manage.py",
+    "pyproject.toml",
+)
 
 
 def parse_po(text: str) -> dict[str, tuple[str, bool]]:

@@ -21,7 +21,9 @@ def index_admin(db):
 def in_process(monkeypatch):
     """Run what the page hands to Celery here, whatever the broker settings say."""
     monkeypatch.setattr(
-        compute_index, "apply_async", lambda args, kwargs: compute_index.apply(args, kwargs)
+        compute_index,
+        "apply_async",
+        lambda args, kwargs, **options: compute_index.apply(args, kwargs, **options),
     )
 
 

@@ -1,0 +1,194 @@
+"""Hand work to Celery so that a broker outage never fails a request nor loses the work.
+
+``outbox_enqueue`` writes an :class:`~outbox.models.OutboxMessage` row in the caller's
+transaction: the work commits with the change or not at all. Once that transaction commits
+it tries to send the row at once (a short broker timeout, errors logged and swallowed); a
+row it could not send stays pending, and the periodic ``outbox.tasks.relay_outbox`` (every
+minute, django-celery-beat) or a manual ``outbox_relay()`` sends it when the broker is back.
+
+Delivery is exactly once in effect:
+
+* a row is marked dispatched only after the broker accepted the message, in the same short
+  transaction that holds the row's lock (``SELECT … FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL), so two relays never send one row (in eager mode, without a broker, the task
+  runs in-process right after that transaction, and a failure makes the row pending again);
+* every send of a row uses the row's stable ``task_id``; if the process dies between the
+  broker's acceptance and the commit of ``dispatched_at``, the row is sent again with the
+  same id, and the receiving tasks are idempotent (dedupe keys, upserts), so the second
+  delivery has no effect. Receiving tasks must therefore be idempotent — as every task in
+  this project already is (DESIGN §3).
+
+Tasks are sent with ``ignore_result``: nobody waits on an outbox task's result, and not
+touching the result backend keeps a send to a dead Redis to one quick connection failure.
+"""
+
+import datetime
+import importlib
+import json
+import logging
+
+from celery import current_app
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+# One quick reconnect (a pooled connection gone stale after a broker restart), never more:
+# a request that relays on commit must not wait for a broker that is down.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+ERROR_LENGTH = 2000
+
+
+class OutboxError(RuntimeError):
+    """``outbox_enqueue`` was called outside a transaction or with unusable arguments."""
+
+
+def _task_name(task) -> str:
+    return task if isinstance(task, str) else task.name
+
+
+def outbox_enqueue(*, task, args=(), kwargs=None, key: str | None = None) -> OutboxMessage:
+    """Record a call of ``task`` (a Celery task or its registered name) in the caller's
+    transaction and try to send it once that transaction commits.
+
+    With ``key`` the call is recorded once: a second enqueue with the same key returns the
+    first row. Arguments must be JSON (what the Celery serializer accepts anyway).
+    """
+    if not connection.in_atomic_block:
+        raise OutboxError("outbox_enqueue must run inside the transaction of the change")
+    args, kwargs = list(args), dict(kwargs or {})
+    try:
+        json.dumps([args, kwargs])
+    except TypeError as exc:
+        raise OutboxError(f"outbox task arguments must be JSON: {exc}") from exc
+    fields = {"task": _task_name(task), "args": args, "kwargs": kwargs, "key": key}
+    if key is not None:
+        existing = OutboxMessage.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():  # a savepoint: a lost race leaves the caller's intact
+                message = OutboxMessage.objects.create(**fields)
+        except IntegrityError:
+            return OutboxMessage.objects.get(key=key)
+    else:
+        message = OutboxMessage.objects.create(**fields)
+    transaction.on_commit(lambda pk=message.pk: relay_after_commit(pk))
+    return message
+
+
+def relay_after_commit(pk: int) -> None:
+    """Send one freshly committed row now; whatever goes wrong, the request carries on and
+    the periodic relay sends the row later."""
+    try:
+        outbox_relay(ids=[pk])
+    except Exception:
+        logger.exception("outbox: immediate relay of message %s failed; it stays pending", pk)
+
+
+def _task(name: str):
+    """The registered task, importing its module if autodiscovery has not run yet."""
+    app = current_app
+    try:
+        return app.tasks[name]
+    except KeyError:
+        importlib.import_module(name.rpartition(".")[0])
+        return app.tasks[name]
+
+
+def _publish(message: OutboxMessage) -> None:
+    _task(message.task).apply_async(
+        args=message.args,
+        kwargs=message.kwargs,
+        task_id=str(message.task_id),
+        ignore_result=True,
+        retry=True,
+        retry_policy=PUBLISH_RETRY_POLICY,
+    )
+
+
+def _is_broker_down(exc: BaseException) -> bool:
+    from kombu.exceptions import OperationalError
+
+    return isinstance(exc, OperationalError | ConnectionError | TimeoutError | OSError)
+
+
+def pending_messages():
+    return OutboxMessage.objects.filter(dispatched_at__isnull=True)
+
+
+def _failed(message: OutboxMessage, exc: Exception) -> str:
+    message.dispatched_at = None
+    message.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
+    message.save(update_fields=["attempts", "dispatched_at", "last_error"])
+    logger.warning("outbox: could not send %s (%s)", message, exc)
+    return "down" if _is_broker_down(exc) else "failed"
+
+
+def _send(pk: int) -> str | None:
+    """Send one pending row: "sent", "failed", "down" (the broker), or None (not pending,
+    or another relay holds it)."""
+    eager = current_app.conf.task_always_eager
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(Q(pk=pk), Q(dispatched_at__isnull=True))
+            .first()
+        )
+        if message is None:
+            return None
+        message.attempts += 1
+        if not eager:
+            try:
+                _publish(message)  # under the row lock: no other relay sends it meanwhile
+            except Exception as exc:
+                return _failed(message, exc)
+        message.dispatched_at = timezone.now()
+        message.save(update_fields=["attempts", "dispatched_at"])
+    if eager:
+        # In-process mode (no broker: make run, tests) the task itself runs here, after the
+        # row's short transaction and never inside it; if it fails the row is pending again.
+        try:
+            _publish(message)
+        except Exception as exc:
+            return _failed(message, exc)
+    return "sent"
+
+
+def outbox_relay(*, limit: int = 500, ids: list[int] | None = None) -> dict[str, int]:
+    """Send up to ``limit`` pending rows (oldest first; only ``ids`` when given).
+
+    Each row is sent in its own short transaction holding its lock, and marked dispatched
+    only after the broker accepted it. A failed send leaves the row pending with
+    ``attempts`` + 1 and ``last_error``; a broker that is down ends this round (the next
+    round retries). Returns ``{"sent": n, "failed": n}``.
+    """
+    candidates = pending_messages().order_by("pk")
+    if ids is not None:
+        candidates = candidates.filter(pk__in=ids)
+    counts = {"sent": 0, "failed": 0}
+    for pk in list(candidates.values_list("pk", flat=True)[:limit]):
+        outcome = _send(pk)
+        if outcome == "sent":
+            counts["sent"] += 1
+        elif outcome is not None:
+            counts["failed"] += 1
+            if outcome == "down":
+                break
+    return counts
+
+
+def outbox_prune(*, days: int = 7) -> int:
+    """Delete rows dispatched more than ``days`` ago (pending rows are never deleted).
+    Returns how many were deleted."""
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    deleted, _ = OutboxMessage.objects.filter(dispatched_at__lt=cutoff).delete()
+    return deleted

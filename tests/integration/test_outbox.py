@@ -1,0 +1,384 @@
+"""The transactional outbox: work handed to Celery survives a broker outage, exactly once.
+
+Unit-level tests run anywhere (SQLite, eager Celery). The ``redis`` test is the whole story
+end to end: complaints come in through the API while a private Redis (started here, on a
+port of its own) is stopped; every request answers 201 and leaves its work in the outbox;
+Redis comes back, the relay sends the work, and a real worker runs each task exactly once.
+"""
+
+import contextlib
+import datetime
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+from celery import shared_task
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_prerun
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
+
+from complaints import tasks as complaint_tasks
+from complaints.models import Complaint, Notification
+from insurers.roles import STAFF
+from outbox import services
+from outbox.models import OutboxMessage
+from outbox.services import OutboxError, outbox_enqueue, outbox_relay
+from sqi.celery import app
+from tests.complaints.conftest import intake
+from tests.conftest import IN_CI
+from tests.factories import Tree, user_in
+
+URL = "/api/v1/complaints/"
+CALLS: list[tuple[str, object]] = []
+
+
+@shared_task(bind=True, name="tests.outbox.record")
+def record(self, value):
+    """A receiving task for the unit tests: remembers each run and its task id."""
+    CALLS.append((self.request.id, value))
+    return value
+
+
+@pytest.fixture
+def eager():
+    """Tasks run in-process (what an empty REDIS_URL selects), whatever the settings say."""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    CALLS.clear()
+    yield CALLS
+    app.conf.task_always_eager = previous
+    CALLS.clear()
+
+
+def _reset_connections() -> None:
+    # Forget, never close: kombu keeps one pool per broker URL for the whole process, and
+    # the other tests go on using the shared Redis's pool.
+    app._pool = None
+    app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+
+
+@contextlib.contextmanager
+def broker_at(url: str):
+    """Point the Celery app at ``url`` (broker and result backend), then restore it."""
+    keys = ("broker_url", "result_backend", "task_always_eager")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
+    _reset_connections()
+    try:
+        yield
+    finally:
+        _reset_connections()
+        app.conf.update(saved)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api_payload(tree) -> dict:
+    data = intake()
+    data["amount_in_dispute"] = str(data["amount_in_dispute"])
+    return {"insurer": tree.insurer_a.pk, "org_unit": tree.branch_a1.pk, **data}
+
+
+# ---- unit level -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_enqueue_in_a_rolled_back_transaction_leaves_nothing(
+    eager, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        outbox_enqueue(task=record, args=["lost"], key="k-lost")
+        assert OutboxMessage.objects.count() == 1
+        raise RuntimeError("the change fails")
+    assert not OutboxMessage.objects.exists()
+    assert callbacks == []
+    assert eager == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_outside_a_transaction_is_refused():
+    with pytest.raises(OutboxError):
+        outbox_enqueue(task=record, args=[1])
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_enqueue_refuses_arguments_that_are_not_json():
+    with pytest.raises(OutboxError), transaction.atomic():
+        outbox_enqueue(task=record, args=[object()])
+
+
+@pytest.mark.django_db
+def test_relay_sends_with_the_rows_task_id_and_marks_it_dispatched(eager):
+    with transaction.atomic():
+        message = outbox_enqueue(task=record, args=["a"], key="k-a")
+        again = outbox_enqueue(task="tests.outbox.record", args=["a"], key="k-a")
+    assert again.pk == message.pk and OutboxMessage.objects.count() == 1
+    assert message.is_pending and eager == []  # on_commit does not run in this test's atomic
+
+    assert outbox_relay() == {"sent": 1, "failed": 0}
+    message.refresh_from_db()
+    assert message.dispatched_at is not None and message.attempts == 1
+    assert message.last_error == ""
+    assert eager == [(str(message.task_id), "a")]
+
+    assert outbox_relay() == {"sent": 0, "failed": 0}  # a second relay sends nothing twice
+    assert eager == [(str(message.task_id), "a")]
+
+
+@pytest.mark.django_db
+def test_committing_sends_at_once(eager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = outbox_enqueue(task=record, kwargs={"value": 7})
+    message.refresh_from_db()
+    assert message.dispatched_at is not None
+    assert eager == [(str(message.task_id), 7)]
+
+
+@pytest.mark.django_db
+def test_a_broker_error_leaves_the_row_pending(eager, monkeypatch):
+    with transaction.atomic():
+        first = outbox_enqueue(task=record, args=[1])
+        second = outbox_enqueue(task=record, args=[2])
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(record, "apply_async", broker_down)
+    assert outbox_relay() == {"sent": 0, "failed": 1}  # a dead broker ends the round
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.is_pending and first.attempts == 1 and "Connection refused" in first.last_error
+    assert second.is_pending and second.attempts == 0
+
+    monkeypatch.undo()
+    assert outbox_relay() == {"sent": 2, "failed": 0}
+    first.refresh_from_db()
+    assert first.attempts == 2 and not first.is_pending
+    assert [value for _, value in eager] == [1, 2]
+
+
+@pytest.mark.django_db
+def test_a_failure_on_commit_never_reaches_the_caller(
+    eager, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "_publish", lambda message: 1 / 0)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = outbox_enqueue(task=record, args=[1])
+    message.refresh_from_db()
+    assert message.is_pending and message.attempts == 1
+    assert "ZeroDivisionError" in message.last_error
+
+
+@pytest.mark.django_db
+def test_the_periodic_task_relays_and_prunes_what_was_sent_long_ago(eager):
+    from outbox.tasks import relay_outbox
+
+    with transaction.atomic():
+        old = outbox_enqueue(task=record, args=["old"])
+        new = outbox_enqueue(task=record, args=["new"])
+    OutboxMessage.objects.filter(pk=old.pk).update(
+        dispatched_at=timezone.now() - datetime.timedelta(days=8)
+    )
+    assert relay_outbox.apply().get() == {"sent": 1, "failed": 0, "pruned": 1}
+    assert list(OutboxMessage.objects.values_list("pk", flat=True)) == [new.pk]
+    assert [value for _, value in eager] == ["new"]
+
+
+@pytest.mark.django_db
+def test_the_relay_is_scheduled_every_minute():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="outbox.tasks.relay_outbox")
+    assert task.enabled and task.interval.every == 1 and task.interval.period == "minutes"
+
+
+# ---- complaint intake -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_intake_leaves_a_notification_for_the_units_staff_in_the_outbox(eager):
+    tree = Tree()
+    staff = user_in(tree.branch_a1, STAFF)
+    colleague = user_in(tree.branch_a1, STAFF)
+    response = _api(staff).post(URL, api_payload(tree), format="json")
+    assert response.status_code == 201, response.json()
+    complaint = Complaint.objects.get()
+    message = OutboxMessage.objects.get()
+    assert message.task == "complaints.tasks.notify_complaint_received"
+    assert message.args == [complaint.pk] and message.key == f"received:{complaint.pk}"
+
+    outbox_relay()
+    assert list(Notification.objects.values_list("user", flat=True)) == [colleague.pk]
+    # idempotent: a second delivery of the same task changes nothing
+    assert complaint_tasks.notify_complaint_received.apply(args=[complaint.pk]).get() == 0
+    assert Notification.objects.count() == 1
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_intake_answers_201_with_a_dead_broker(django_capture_on_commit_callbacks):
+    tree = Tree()
+    staff = user_in(tree.branch_a1, STAFF)
+    with broker_at(f"redis://127.0.0.1:{free_port()}/0"):
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = _api(staff).post(URL, api_payload(tree), format="json")
+        took = time.monotonic() - started
+    assert response.status_code == 201, response.json()
+    assert took < 10
+    message = OutboxMessage.objects.get()
+    assert message.is_pending and message.attempts == 1 and message.last_error
+    assert Complaint.objects.count() == 1
+
+
+# ---- end to end: Redis stopped and started again ----------------------------------------------
+
+
+class RedisServer:
+    """A private, throwaway redis-server (no persistence) on a port of its own."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.answers():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def queued(self, queue: str = "celery") -> int:
+        import redis
+
+        return redis.Redis(port=self.port).llen(queue)
+
+
+@pytest.fixture
+def private_redis():
+    if shutil.which("redis-server") is None:
+        message = "redis-server is not installed (apt-get install redis-server)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = RedisServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def executions():
+    """Task id → how often a worker started it, for the intake notification task."""
+    counts: Counter[str] = Counter()
+
+    def count(sender=None, task_id=None, **kwargs):
+        if sender is not None and sender.name == "complaints.tasks.notify_complaint_received":
+            counts[task_id] += 1
+
+    task_prerun.connect(count, weak=False)
+    yield counts
+    task_prerun.disconnect(count)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_broker_outage_keeps_the_work_and_delivers_it_once(private_redis, executions):
+    tree = Tree()
+    staff = user_in(tree.branch_a1, STAFF)
+    colleague = user_in(tree.branch_a1, STAFF)
+    api = _api(staff)
+
+    with broker_at(private_redis.url):
+        private_redis.stop()  # the broker goes down
+        assert not private_redis.answers()
+        for n in range(3):
+            started = time.monotonic()
+            headers = {"HTTP_IDEMPOTENCY_KEY": f"outage-{n}"} if n == 0 else {}
+            response = api.post(URL, api_payload(tree), format="json", **headers)
+            assert response.status_code == 201, response.json()
+            assert time.monotonic() - started < 10, "a dead broker must not hold up a request"
+        assert Complaint.objects.count() == 3
+        pending = list(OutboxMessage.objects.order_by("pk"))
+        assert len(pending) == 3
+        assert all(m.is_pending and m.attempts == 1 and m.last_error for m in pending)
+        assert outbox_relay() == {"sent": 0, "failed": 1}  # still down: nothing lost
+        assert not Notification.objects.exists()
+
+        private_redis.start()  # the broker is back, on the same port, empty
+        assert outbox_relay() == {"sent": 3, "failed": 0}
+        assert outbox_relay() == {"sent": 0, "failed": 0}
+        assert private_redis.queued() == 3
+
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (
+                Notification.objects.count() < 3 or private_redis.queued()
+            ):
+                time.sleep(0.1)
+            time.sleep(0.5)  # room for a duplicate delivery to show itself
+            assert outbox_relay() == {"sent": 0, "failed": 0}
+
+    assert private_redis.queued() == 0
+    task_ids = {str(m.task_id) for m in pending}
+    assert dict(executions) == dict.fromkeys(task_ids, 1)  # each task ran exactly once
+    assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
+    notified = Notification.objects.values_list("user", "complaint")
+    assert sorted(notified) == sorted(
+        (colleague.pk, pk) for pk in Complaint.objects.values_list("pk", flat=True)
+    )
+    assert os.environ.get("REDIS_URL") != private_redis.url  # the shared Redis was untouched
