@@ -233,16 +233,21 @@ def _header_index() -> dict[str, str]:
     return index
 
 
-@cache
-def _choice_index(choices: type[models.TextChoices]) -> dict[str, str]:
-    """Every way a person may write a choice: the code, the Chinese and the English name,
-    and either part of a name like ``Motor (车险)``. A spelling that would fit two choices
-    is dropped rather than guessed."""
+def choice_spellings(
+    choices: type[models.TextChoices],
+    *,
+    languages: tuple[str, ...] = ("zh-hans", "en"),
+    extra: dict[str, tuple[str, ...]] | None = None,
+) -> dict[str, str]:
+    """Every way a person may write a choice: the code, its name in each of ``languages``,
+    either part of a name like ``Motor (车险)`` and any ``extra`` spellings of a code. A
+    spelling that would fit two choices is dropped rather than guessed. Shared by every
+    file import."""
     index: dict[str, str] = {}
     clashes: set[str] = set()
     for value, label in choices.choices:
-        names = {value}
-        for language in ("zh-hans", "en"):
+        names = {value, *(extra or {}).get(value, ())}
+        for language in languages:
             with translation.override(language):
                 text = unicodedata.normalize("NFKC", str(label)).strip()
             names.add(text)
@@ -257,6 +262,11 @@ def _choice_index(choices: type[models.TextChoices]) -> dict[str, str]:
     for key in clashes:
         del index[key]
     return index
+
+
+@cache
+def _choice_index(choices: type[models.TextChoices]) -> dict[str, str]:
+    return choice_spellings(choices)
 
 
 def column_docs() -> list[dict]:

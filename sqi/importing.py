@@ -57,6 +57,7 @@ from complaints.importing import (
     _norm,
     _read_upload,
     _text,
+    choice_spellings,
     read_header,
     read_rows,
 )
@@ -298,28 +299,13 @@ def _header_index(kind: str) -> dict[str, str]:
 
 @cache
 def _choice_index(choices: type[models.TextChoices], language: str) -> dict[str, str]:
-    """Every way a person may write a choice: the code, the Chinese and the English name and
-    either part of a name like ``Motor (车险)``; a spelling two choices share is dropped."""
-    index: dict[str, str] = {}
-    clashes: set[str] = set()
-    extra = OUTCOME_SPELLINGS if choices is ClaimOutcome else {}
-    for value, label in choices.choices:
-        names = {value, *extra.get(value, ())}
-        for lang in ("zh-hans", "en", language):
-            with translation.override(lang):
-                text = unicodedata.normalize("NFKC", str(label)).strip()
-            names.add(text)
-            parts = re.fullmatch(r"(.+?)\s*\((.+)\)", text)
-            if parts:
-                names.update(parts.groups())
-        for name in names:
-            key = _norm(name)
-            if index.get(key, value) != value:
-                clashes.add(key)
-            index[key] = value
-    for key in clashes:
-        del index[key]
-    return index
+    """The spellings of a choice (see ``choice_spellings``), in the page's language too; claim
+    outcomes also accept their common synonyms."""
+    return choice_spellings(
+        choices,
+        languages=("zh-hans", "en", language),
+        extra=OUTCOME_SPELLINGS if choices is ClaimOutcome else None,
+    )
 
 
 def column_docs(kind: str) -> list[dict]:
