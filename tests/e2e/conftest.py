@@ -53,9 +53,10 @@ class PageProblems(list):
         page.on("response", self._on_response)
 
     def _on_failed(self, request) -> None:
-        # The browser fetches the favicon on its own; a navigation that starts meanwhile
-        # aborts it (net::ERR_ABORTED), which says nothing about the page.
-        if request.url.endswith("/favicon.svg") and "ERR_ABORTED" in (request.failure or ""):
+        # A navigation the test starts aborts whatever the previous page was still loading
+        # (net::ERR_ABORTED): that says nothing about the page. A missing or broken asset
+        # answers 4xx/5xx, which _on_response reports.
+        if "ERR_ABORTED" in (request.failure or ""):
             return
         self.append(f"request failed: {request.url} ({request.failure})")
 
