@@ -6,17 +6,14 @@ command or the actions below), never typed in: every field here is read-only.
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from insurers.admin import ReadOnlyInline
-from outbox.services import outbox_enqueue
 
 from . import runs
 from .models import IndexResult, IndexRun, RunStatus
-from .tasks import compute_index
 
 
 class IndexResultInline(ReadOnlyInline):
@@ -118,20 +115,12 @@ class IndexRunAdmin(admin.ModelAdmin):
     def compute_again(self, request, queryset):
         started = []
         for old in queryset.select_related("period", "methodology"):
-            with transaction.atomic():  # the run and its outbox row commit together
-                run = runs.index_run_create(
-                    period=old.period,
-                    peer_group=old.peer_group,
-                    methodology=old.methodology,
-                    by=request.user,
-                )
-                args = (run.period.code, run.peer_group, run.methodology.version)
-                outbox_enqueue(
-                    task=compute_index,
-                    args=args,
-                    kwargs={"run_id": run.pk},
-                    key=f"index-run:{run.pk}",
-                )
+            run = runs.index_run_start(
+                period=old.period,
+                peer_group=old.peer_group,
+                methodology=old.methodology,
+                by=request.user,
+            )
             started.append(f"#{run.pk}")
         self.message_user(
             request,

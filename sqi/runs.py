@@ -523,6 +523,24 @@ def index_run_publish(*, run: IndexRun, by=None) -> IndexRun:
     return run
 
 
+@transaction.atomic
+def index_run_start(
+    *, period, peer_group: str, methodology=None, publish: bool = False, by=None
+) -> IndexRun:
+    """A new run and, in the same transaction, its ``compute_index`` task in the outbox: sent
+    once the transaction has committed, or by the relay if the broker is down."""
+    from outbox.services import outbox_enqueue
+
+    run = index_run_create(period=period, peer_group=peer_group, methodology=methodology, by=by)
+    outbox_enqueue(
+        task="sqi.tasks.compute_index",
+        args=(run.period.code, run.peer_group, run.methodology.version),
+        kwargs={"run_id": run.pk, "publish": publish},
+        key=f"index-run:{run.pk}",
+    )
+    return run
+
+
 #: A run still pending or computing after this long has lost its worker (a computation takes
 #: seconds: 0.13 s for three peer groups on the 1 M-complaint benchmark).
 STALE_AFTER = datetime.timedelta(minutes=30)

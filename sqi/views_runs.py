@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -21,11 +20,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from outbox.services import outbox_enqueue
-
 from . import runs
 from .models import IndexRun, Methodology, PeerGroup, Period, RunStatus
-from .tasks import compute_index
 
 RUNS_LISTED = 50
 FINISHED = (RunStatus.VALIDATED, RunStatus.PUBLISHED, RunStatus.SUPERSEDED, RunStatus.FAILED)
@@ -63,23 +59,6 @@ class RunForm(forms.Form):
     publish = forms.BooleanField(label=_("Publish when it validates"), required=False)
 
 
-@transaction.atomic
-def start_run(*, form: RunForm, by) -> IndexRun:
-    """Create the run and, in the same transaction, its Celery task in the outbox (sent once
-    the transaction has committed, or by the relay if the broker is down)."""
-    data = form.cleaned_data
-    run = runs.index_run_create(
-        period=data["period"],
-        peer_group=data["peer_group"],
-        methodology=data["methodology"],
-        by=by,
-    )
-    args = (run.period.code, run.peer_group, run.methodology.version)
-    kwargs = {"run_id": run.pk, "publish": data["publish"]}
-    outbox_enqueue(task=compute_index, args=args, kwargs=kwargs, key=f"index-run:{run.pk}")
-    return run
-
-
 @requires("sqi.view_indexrun")
 @require_http_methods(["GET", "POST"])
 def run_list(request):
@@ -90,7 +69,14 @@ def run_list(request):
         form = RunForm(request.POST)
         if form.is_valid():
             try:
-                run = start_run(form=form, by=request.user)
+                data = form.cleaned_data
+                run = runs.index_run_start(
+                    period=data["period"],
+                    peer_group=data["peer_group"],
+                    methodology=data["methodology"],
+                    publish=data["publish"],
+                    by=request.user,
+                )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
