@@ -186,11 +186,15 @@ def test_sigkill_mid_run_keeps_the_published_index_and_the_rerun_is_identical(
 
         def backend_gone():
             pids = [row[0] for row in waiting]
+            # Without clearing, the first look's snapshot would be read again and again
+            # for the rest of this transaction: a backend still there at the first look
+            # would seem to stay forever.
+            lock.execute("SELECT pg_stat_clear_snapshot()")
             return not lock.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]
             ).fetchall()
 
-        wait_for(backend_gone, 10, "the killed worker's database session to end")
+        wait_for(backend_gone, 30, "the killed worker's database session to end")
         lock.rollback()
 
         # The kill changed nothing visible: the first run is still the published one, the
