@@ -82,6 +82,22 @@ def complaint_list(*, user, filters: dict | None = None, today: datetime.date | 
     return qs.order_by("-received_at", "-pk")
 
 
+def deadline_state_of(complaint: Complaint, today: datetime.date) -> str:
+    """The ``deadline_state`` that :func:`with_deadline_state` computes in SQL, for a
+    complaint in hand."""
+    if complaint.status not in DEADLINE_STATES or complaint.due_date is None:
+        return ""
+    return deadlines.deadline_state(complaint.due_date, today)
+
+
+def complaint_created_view(*, complaint: Complaint, user) -> Complaint:
+    """A complaint ``user`` created in this request, made ready for the detail serializer
+    from memory (what :func:`complaint_get` would read back, without reading it back)."""
+    complaint.deadline_state = deadline_state_of(complaint, timezone.localdate())
+    complaint.allowed_actions = available_actions(complaint=complaint, user=user, paused=False)
+    return complaint
+
+
 def complaint_get(*, user, reference: str) -> Complaint:
     """One complaint in the user's scope; raises Complaint.DoesNotExist otherwise (a 404)."""
     return (
@@ -163,13 +179,15 @@ ACTIONS = {
 }
 
 
-def available_actions(*, complaint: Complaint, user) -> list[str]:
+def available_actions(*, complaint: Complaint, user, paused: bool | None = None) -> list[str]:
     """The actions ``user`` may take on ``complaint`` now: the role and scope allow handling,
-    and the state allows the move (pause and resume depend on the clock)."""
+    and the state allows the move (pause and resume depend on the clock). ``paused`` may be
+    given when the caller knows (a complaint created just now has no pause)."""
     if not user.has_perm("complaints.change_complaint", complaint):
         return []
     moves = {t.name for t in complaint.get_available_status_transitions()}
-    paused = complaint.pauses.filter(end__isnull=True).exists()
+    if paused is None:
+        paused = complaint.pauses.filter(end__isnull=True).exists()
     actions = []
     for action, transition in ACTIONS.items():
         if action == "pause":

@@ -16,8 +16,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, F, OuterRef, Q, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -200,17 +200,19 @@ def _move(complaint: Complaint, transition: str, *, by, text="", data=None) -> s
 def allocate_references(year: int, count: int = 1) -> list[str]:
     """``count`` fresh reference numbers for ``year``, e.g. TS2026-000123.
 
-    One row per year, bumped with a single UPDATE: concurrent intakes queue on that row for
-    the length of their transaction and never get the same number.
+    One row per year, created or bumped by a single ``INSERT … ON CONFLICT DO UPDATE …
+    RETURNING`` (PostgreSQL and SQLite): concurrent intakes queue on that row for the length
+    of their transaction and never get the same number.
     """
-    if not ReferenceCounter.objects.filter(year=year).exists():
-        try:
-            with transaction.atomic():
-                ReferenceCounter.objects.create(year=year, last=0)
-        except IntegrityError:
-            pass  # another request created it first
-    ReferenceCounter.objects.filter(year=year).update(last=F("last") + count)
-    last = ReferenceCounter.objects.values_list("last", flat=True).get(year=year)
+    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("year", "last") VALUES (%s, %s) '  # noqa: S608 - model's
+            f'ON CONFLICT ("year") DO UPDATE SET "last" = {table}."last" + EXCLUDED."last" '
+            'RETURNING "last"',
+            [year, count],
+        )
+        last = cursor.fetchone()[0]
     return [f"TS{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
@@ -228,6 +230,9 @@ INTAKE_FIELDS = (
     "complainant_id_number",
     "received_at",
 )
+
+
+INTAKE_RELATIONS = ("insurer", "org_unit", "created_by")
 
 
 def complaint_build(*, by=None, **fields) -> Complaint:
@@ -271,8 +276,13 @@ def complaint_build(*, by=None, **fields) -> Complaint:
         )
     if complaint.received_on:
         _refresh_due(complaint)
+    # Not validated here: the reference and status the service sets, the extension count (0
+    # at intake: its constraint would cost a query), and relations that arrive as loaded rows
+    # (the form, serializer or import fetched them; asking again costs a query each).
+    exclude = ["reference", "status", "extensions"]
+    exclude += [name for name in INTAKE_RELATIONS if getattr(Complaint, name).is_cached(complaint)]
     try:
-        complaint.full_clean(exclude=["reference", "status"])
+        complaint.full_clean(exclude=exclude)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)

@@ -22,14 +22,15 @@ def user_root_paths(user) -> tuple[str, ...]:
         return cached
     paths: set[str] = set()
     if user.is_authenticated and user.is_active:
-        paths.update(
-            UnitMembership.objects.filter(user=user).values_list("org_unit__path", flat=True)
+        memberships = (
+            UnitMembership.objects.filter(user=user).order_by().values_list("org_unit__path")
         )
-        paths.update(
-            ServiceOfficer.objects.filter(user=user, ended__isnull=True).values_list(
-                "org_unit__path", flat=True
-            )
+        posts = (
+            ServiceOfficer.objects.filter(user=user, ended__isnull=True)
+            .order_by()
+            .values_list("org_unit__path")
         )
+        paths.update(path for (path,) in memberships.union(posts))  # one query
     roots = tuple(sorted(p for p in paths if not any(p != q and p.startswith(q) for q in paths)))
     user._sqi_root_paths = roots
     return roots

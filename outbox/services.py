@@ -8,10 +8,13 @@ minute, django-celery-beat) or a manual ``outbox_relay()`` sends it when the bro
 
 Delivery is exactly once in effect:
 
-* a row is marked dispatched only after the broker accepted the message, in the same short
-  transaction that holds the row's lock (``SELECT … FOR UPDATE SKIP LOCKED`` on
-  PostgreSQL), so two relays never send one row (in eager mode, without a broker, the task
-  runs in-process right after that transaction, and a failure makes the row pending again);
+* a row is marked dispatched only after the broker accepted the message. A relay round
+  sends each row in a short transaction that holds the row's lock (``SELECT … FOR UPDATE
+  SKIP LOCKED`` on PostgreSQL), so two rounds never send one row; the immediate send after
+  commit takes no lock (it runs in every request), so a round running in that same instant
+  may send the fresh row a second time, with the same task id (in eager mode, without a
+  broker, the task runs in-process right after the row's transaction, and a failure makes
+  the row pending again);
 * every send of a row uses the row's stable ``task_id``; if the process dies between the
   broker's acceptance and the commit of ``dispatched_at``, the row is sent again with the
   same id, and the receiving tasks are idempotent (dedupe keys, upserts), so the second
@@ -28,8 +31,8 @@ import json
 import logging
 
 from celery import current_app
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -69,29 +72,62 @@ def outbox_enqueue(*, task, args=(), kwargs=None, key: str | None = None) -> Out
         json.dumps([args, kwargs])
     except TypeError as exc:
         raise OutboxError(f"outbox task arguments must be JSON: {exc}") from exc
-    fields = {"task": _task_name(task), "args": args, "kwargs": kwargs, "key": key}
-    if key is not None:
-        existing = OutboxMessage.objects.filter(key=key).first()
-        if existing is not None:
-            return existing
-        try:
-            with transaction.atomic():  # a savepoint: a lost race leaves the caller's intact
-                message = OutboxMessage.objects.create(**fields)
-        except IntegrityError:
-            return OutboxMessage.objects.get(key=key)
+    message = OutboxMessage(task=_task_name(task), args=args, kwargs=kwargs, key=key)
+    if key is None:
+        message.save(force_insert=True)
     else:
-        message = OutboxMessage.objects.create(**fields)
-    transaction.on_commit(lambda pk=message.pk: relay_after_commit(pk))
+        pk = _insert_unless_key_exists(message)
+        if pk is None:  # enqueued before under this key: that row stands
+            return OutboxMessage.objects.get(key=key)
+        message.pk = pk
+    transaction.on_commit(lambda: relay_after_commit(message))
     return message
 
 
-def relay_after_commit(pk: int) -> None:
+def _insert_unless_key_exists(message: OutboxMessage) -> int | None:
+    """One ``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`` (PostgreSQL and SQLite):
+    the new row's id, or None when a row with this key exists. No savepoint, no SELECT
+    first, and a concurrent enqueue of the same key waits for ours and then does nothing."""
+    fields = [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(OutboxMessage._meta.db_table)} "  # noqa: S608 - names from the model
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('key')}) DO NOTHING RETURNING {quote('id')}"
+    )
+    params = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def relay_after_commit(message: OutboxMessage) -> None:
     """Send one freshly committed row now; whatever goes wrong, the request carries on and
-    the periodic relay sends the row later."""
+    the periodic relay sends the row later.
+
+    With a broker this is one publish and one conditional UPDATE (no lock, no transaction:
+    it runs in every request that enqueues). A relay round may pick the same fresh row in
+    the instant between the two; it then sends the same task id again, which the idempotent
+    task turns into nothing (see the module docstring)."""
     try:
-        outbox_relay(ids=[pk])
+        if current_app.conf.task_always_eager:
+            outbox_relay(ids=[message.pk])
+            return
+        try:
+            _publish(message)
+        except Exception as exc:
+            OutboxMessage.objects.filter(pk=message.pk, dispatched_at__isnull=True).update(
+                attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
+            )
+            logger.warning("outbox: could not send %s (%s); it stays pending", message, exc)
+            return
+        OutboxMessage.objects.filter(pk=message.pk, dispatched_at__isnull=True).update(
+            attempts=F("attempts") + 1, dispatched_at=timezone.now()
+        )
     except Exception:
-        logger.exception("outbox: immediate relay of message %s failed; it stays pending", pk)
+        logger.exception("outbox: immediate relay of %s failed; it stays pending", message)
 
 
 def _task(name: str):

@@ -106,6 +106,10 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         self.kwargs["reference"] = complaint.reference
         return Response(s.ComplaintDetailSerializer(self._complaint()).data, status=code)
 
+    def _created(self, complaint):
+        complaint = selectors.complaint_created_view(complaint=complaint, user=self.request.user)
+        return Response(s.ComplaintDetailSerializer(complaint).data, status=status.HTTP_201_CREATED)
+
     def create(self, request):
         if not request.user.has_perm("complaints.add_complaint"):
             raise exceptions.PermissionDenied()
@@ -114,7 +118,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             complaint = services.complaint_create(by=request.user, **serializer.validated_data)
-            return self._detail(complaint, status.HTTP_201_CREATED)
+            return self._created(complaint)
         if len(key) > 200:
             raise exceptions.ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
         try:
@@ -123,7 +127,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             )
         except services.IdempotencyConflict as exc:
             raise Conflict() from exc
-        return self._detail(complaint, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return self._created(complaint) if created else self._detail(complaint)
 
     @extend_schema(
         request=s.DecideInput,
@@ -160,8 +164,11 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         service(complaint=complaint, by=request.user, **data.validated_data)
         return self._detail(complaint)
 
-    @extend_schema(request=s.NoteInputSerializer, responses=s.EventSerializer(many=True))
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["GET"], request=None, responses=s.EventSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=s.NoteInputSerializer, responses={201: s.EventSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def notes(self, request, reference=None):
         complaint = self.get_object()
         if request.method == "POST":
@@ -175,13 +182,18 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Response(s.EventSerializer(notes, many=True).data)
 
     @extend_schema(responses=s.EventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def timeline(self, request, reference=None):
         events = selectors.complaint_timeline(complaint=self.get_object())
         return Response(s.EventSerializer(events, many=True).data)
 
-    @extend_schema(request=s.AttachmentInputSerializer, responses=s.AttachmentSerializer(many=True))
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["GET"], request=None, responses=s.AttachmentSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=s.AttachmentInputSerializer,
+        responses={201: s.AttachmentSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def attachments(self, request, reference=None):
         complaint = self.get_object()
         if request.method == "POST":
@@ -193,7 +205,10 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
         return Response(s.AttachmentSerializer(complaint.attachments.all(), many=True).data)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # The file goes back with the type sniffed from its first bytes when it was added.
+    @extend_schema(
+        responses={(200, kind): bytes for kind in sorted({k for _, k in services.SIGNATURES})}
+    )
     @action(
         detail=True,
         methods=["get"],

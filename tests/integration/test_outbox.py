@@ -187,6 +187,68 @@ def test_a_failure_on_commit_never_reaches_the_caller(
     assert "ZeroDivisionError" in message.last_error
 
 
+@pytest.fixture
+def broker(monkeypatch):
+    """A broker in place (not eager) whose publishes are recorded instead of sent."""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    sent: list[tuple[str, list]] = []
+    monkeypatch.setattr(
+        services, "_publish", lambda message: sent.append((str(message.task_id), message.args))
+    )
+    yield sent
+    app.conf.task_always_eager = previous
+
+
+@pytest.mark.django_db
+def test_with_a_broker_commit_publishes_once_and_marks_the_row(
+    broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = outbox_enqueue(task=record, args=["now"], key="k-now")
+        again = outbox_enqueue(task=record, args=["now"], key="k-now")  # no second send
+    assert again.pk == message.pk and OutboxMessage.objects.count() == 1
+    message.refresh_from_db()
+    assert broker == [(str(message.task_id), ["now"])]
+    assert message.dispatched_at is not None and message.attempts == 1
+    assert outbox_relay() == {"sent": 0, "failed": 0}  # nothing left for the relay
+    assert len(broker) == 1
+
+
+@pytest.mark.django_db
+def test_with_the_broker_down_commit_leaves_the_row_to_the_relay(
+    broker, monkeypatch, django_capture_on_commit_callbacks
+):
+    def down(message):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(services, "_publish", down)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = outbox_enqueue(task=record, args=["later"])
+    message.refresh_from_db()
+    assert message.is_pending and message.attempts == 1
+    assert "Connection refused" in message.last_error
+
+    monkeypatch.setattr(
+        services, "_publish", lambda message: broker.append((str(message.task_id), message.args))
+    )
+    assert outbox_relay() == {"sent": 1, "failed": 0}
+    message.refresh_from_db()
+    assert not message.is_pending and message.attempts == 2
+    assert broker == [(str(message.task_id), ["later"])]
+
+
+@pytest.mark.django_db
+def test_a_key_enqueued_in_an_earlier_transaction_is_not_enqueued_again(eager):
+    with transaction.atomic():
+        first = outbox_enqueue(task=record, args=[1], key="k-once")
+    outbox_relay()
+    with transaction.atomic():
+        again = outbox_enqueue(task=record, args=[1], key="k-once")
+    assert again.pk == first.pk and not again.is_pending
+    assert OutboxMessage.objects.count() == 1 and len(eager) == 1
+
+
 @pytest.mark.django_db
 def test_the_periodic_task_relays_and_prunes_what_was_sent_long_ago(eager):
     from outbox.tasks import relay_outbox
