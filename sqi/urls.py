@@ -10,8 +10,11 @@ admin.site.site_header = _("SQI Consumer Protection administration")
 admin.site.site_title = _("SQI Consumer Protection admin")
 admin.site.index_title = _("Administration")
 
+handler404 = "sqi.api.page_not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz/", views.healthz, name="healthz"),
     path("prefs/elder/", views.elder_mode, name="elder_mode"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -368,7 +368,7 @@ class MediationCaseViewSet(
 
     @extend_schema(methods=["GET"], request=None, responses=SessionSerializer(many=True))
     @extend_schema(methods=["POST"], request=SessionInput, responses={201: SessionSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def sessions(self, request, reference=None):
         case = self.get_object()
         if request.method == "POST":
@@ -380,7 +380,7 @@ class MediationCaseViewSet(
         return Response(SessionSerializer(sessions, many=True).data)
 
     @extend_schema(responses=CaseEventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def timeline(self, request, reference=None):
         events = selectors.case_timeline(case=self.get_object())
         return Response(CaseEventSerializer(events, many=True).data)

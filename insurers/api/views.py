@@ -156,10 +156,15 @@ class OrgUnitViewSet(ScopedViewSet):
         return self.update(request, pk, partial=True)
 
 
+class ServiceOfficerEndSerializer(serializers.Serializer):
+    ended = serializers.DateField(help_text=_("The last day of the appointment."))
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[OpenApiParameter("active", bool, description="Only active appointments")]
-    )
+    ),
+    partial_update=extend_schema(request=ServiceOfficerEndSerializer),
 )
 class ServiceOfficerViewSet(ScopedViewSet):
     """Service-officer appointments; one active officer per unit."""
@@ -189,8 +194,9 @@ class ServiceOfficerViewSet(ScopedViewSet):
     def partial_update(self, request, pk=None):
         """Only ending an appointment is a change; a new officer is a new appointment."""
         officer = self.get_object()
-        ended = serializers.DateField().run_validation(request.data.get("ended"))
-        services.service_officer_end(officer=officer, ended=ended)
+        data = ServiceOfficerEndSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.service_officer_end(officer=officer, **data.validated_data)
         return self._respond(officer)
 
 

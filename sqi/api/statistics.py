@@ -7,7 +7,12 @@ the file import.
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -51,14 +56,26 @@ class StatisticOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TextSlugRelatedField(serializers.SlugRelatedField):
+    """A slug with a NUL character is a 400 naming the field: PostgreSQL refuses NUL in
+    text, so the look-up would otherwise fail with a 500 (found by the API fuzz)."""
+
+    default_error_messages = {"null_characters": _("Null characters are not allowed.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("null_characters")
+        return super().to_internal_value(data)
+
+
 class StatisticInputSerializer(serializers.ModelSerializer):
-    insurer = serializers.SlugRelatedField(
+    insurer = TextSlugRelatedField(
         slug_field="slug",
         queryset=Insurer.objects.all(),
         help_text=_("The insurer's slug, as in its public profile address."),
         error_messages={"does_not_exist": _("No insurer has the slug “{value}”.")},
     )
-    period = serializers.SlugRelatedField(
+    period = TextSlugRelatedField(
         slug_field="code",
         queryset=Period.objects.all(),
         help_text=_("A period code such as 2025 or 2025H1; the period must exist."),
@@ -107,13 +124,25 @@ def _import_response(result: importing.ImportResult) -> Response:
     return Response(ImportResultSerializer(result.as_dict()).data, status=code)
 
 
+class ImportInputErrorSerializer(serializers.Serializer):
+    file = serializers.ListField(child=serializers.CharField())
+
+
 IMPORT_SCHEMA = {
     "request": {"multipart/form-data": ImportInputSerializer},
     "responses": {
         201: ImportResultSerializer,
         400: OpenApiResponse(
-            ImportResultSerializer,
-            description=_("Nothing was imported; every error with its row and column."),
+            # Two shapes: the file's errors, or the request's (no file, not a file).
+            PolymorphicProxySerializer(
+                component_name="ImportRejected",
+                serializers=[ImportResultSerializer, ImportInputErrorSerializer],
+                resource_type_field_name=None,
+            ),
+            description=_(
+                "Nothing was imported: every error of the file with its row and column, "
+                "or {file: [...]} when the request holds no usable file."
+            ),
         ),
     },
 }

@@ -498,3 +498,15 @@ def test_list_query_count_is_constant(escalate, mediators, people):
                 by=mediators["sh" if n % 2 else "bj"],
             )
     assert count() == few
+
+
+def test_the_schema_documents_sessions_and_timeline_as_plain_lists(case, mediators):
+    # Found by the API fuzz: the schema described paginated objects with a page parameter.
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for tail in ("sessions", "timeline"):
+        get = paths[f"/api/v1/mediation-cases/{{reference}}/{tail}/"]["get"]
+        assert get["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+        assert "page" not in [p["name"] for p in get.get("parameters", [])]
+        assert isinstance(api(mediators["sh"]).get(url(case, f"{tail}/")).json(), list)

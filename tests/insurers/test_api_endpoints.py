@@ -202,3 +202,17 @@ def test_credit_code_is_optional_but_checked_when_given(api):
         "/api/v1/insurers/", {**base, "name_zh": "丙", "credit_code": "123"}, format="json"
     )
     assert bad.status_code == 400 and "credit_code" in bad.json()
+
+
+def test_ending_an_appointment_without_a_date_is_400_naming_the_field(api, tree):
+    # Found by the API fuzz (tests/security/test_api_fuzz.py): PATCH {} answered a bare
+    # list of messages, not the field-named 400 every other endpoint gives.
+    officer = services.service_officer_appoint(
+        user=UserFactory(), org_unit=tree.branch_a1, appointed="2025-01-01"
+    )
+    url = f"/api/v1/service-officers/{officer.pk}/"
+    for body in ({}, {"ended": None}, {"ended": "2025-13-40"}):
+        response = api.patch(url, body, format="json")
+        assert response.status_code == 400, body
+        assert list(response.json()) == ["ended"], response.json()
+    assert api.patch(url, {"ended": "2025-06-30"}, format="json").json()["ended"] == "2025-06-30"
