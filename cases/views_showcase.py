@@ -13,6 +13,8 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from complaints.services import sniff_content_type
+
 from . import showcase_selectors as selectors
 from .showcase import sanitise_body
 
@@ -126,8 +128,7 @@ def showcase_detail(request, slug: str):
     )
 
 
-IMAGE_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
-               "webp": "image/webp", "gif": "image/gif"}  # fmt: skip
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
 
 def showcase_image(request, slug: str, pk: int):
@@ -140,7 +141,12 @@ def showcase_image(request, slug: str, pk: int):
     image = next((i for i in case.images.all() if i.pk == pk), None) if case else None
     if image is None:
         raise Http404
-    kind = IMAGE_TYPES.get(image.image.name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-    response = FileResponse(image.image.open("rb"), content_type=kind)
+    # The type comes from the bytes, never from the name the uploader gave the file.
+    handle = image.image.open("rb")
+    kind = sniff_content_type(handle.read(16))
+    handle.seek(0)
+    if kind not in IMAGE_TYPES:
+        kind = "application/octet-stream"
+    response = FileResponse(handle, content_type=kind)
     response["Cache-Control"] = "public, max-age=3600"
     return response

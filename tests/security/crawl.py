@@ -9,6 +9,7 @@ list, so a page or endpoint added later is covered without touching these tests.
 import contextlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urlsplit
 
@@ -91,7 +92,7 @@ def text_of(response) -> str | None:
     return text
 
 
-PHONE = re.compile(r"(?<!\d)1\d{2}[- ]?\d{4}[- ]?\d{4}(?!\d)")
+PHONE = re.compile(r"(?<!\d)1\d{2}[- .]?\d{4}[- .]?\d{4}(?!\d)")
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
@@ -107,6 +108,7 @@ class PersonalData:
         self.name_lengths = sorted({len(n) for n in self.names})
 
     def find(self, text: str) -> list[str]:
+        text = unicodedata.normalize("NFKC", text)  # full-width digits are digits too
         hits = []
         for m in PHONE.finditer(text):
             if re.sub(r"\D", "", m.group()) in self.phones:

@@ -50,6 +50,7 @@ PUBLIC = (
     "/api/v1/showcase-cases/",
     "/api/v1/sqi/results/",
     "/api/v1/sqi/what-if/",
+    "/healthz/",  # "ok" for the load balancer
 )
 STAFF_PREFIXES = ("/index/runs/", "/index/statistics/", "/index/claims/")
 DISTINCT_NAMES = ("欧阳泄露", "司马测试", "诸葛隐私", "上官保密")
@@ -153,6 +154,13 @@ def seed_urls(values) -> list[str]:
                 continue
     for path in api_get_paths():
         urls.extend(fill(path, values))
+    # Public API lists answer more with their filters than without: the published ranking
+    # of every run (it needs both parameters), and the showcase cases by year and insurer.
+    for run in IndexRun.objects.filter(status="published").select_related("period")[:3]:
+        urls.append(f"/api/v1/sqi/results/?period={run.period.code}&peer_group={run.peer_group}")
+    for pk in Insurer.objects.order_by("pk").values_list("pk", flat=True)[:2]:
+        urls.append(f"/api/v1/showcase-cases/?insurer={pk}")
+    urls += ["/api/v1/showcase-cases/?year=2023", "/api/v1/showcase-cases/?page=2"]
     return list(dict.fromkeys(urls))
 
 
@@ -169,6 +177,8 @@ def test_anonymous_crawl_finds_no_personal_data(client, world):
         response = client.get(url)
         fetched += 1
         statuses[response.status_code] += 1
+        if url.startswith("/api/v1/sqi/results/?"):
+            assert response.status_code == 200, url  # the ranking itself, not a 400
         if response.status_code == 200 and not is_public(url):
             staff_answered.append(url)
         text = text_of(response)
