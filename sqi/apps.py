@@ -13,6 +13,7 @@ class SqiConfig(AppConfig):
         from insurers import roles
 
         from . import checks  # noqa: F401  (registers the deploy checks)
+        from .page_cache import connect_invalidation
 
         crud = ("view", "add", "change", "delete")
         managed = ("period", "operatingstatistic", "rawclaim", "methodology", "indexrun")
@@ -28,6 +29,7 @@ class SqiConfig(AppConfig):
         )
         post_migrate.connect(_ensure_default_methodology, sender=self)
         post_migrate.connect(_ensure_schedules, sender=self)
+        connect_invalidation()
         # Officers and staff read statistics of their insurers on the dashboard (issue 6);
         # the rows themselves are scoped by the selectors.
         for role in (roles.OFFICER, roles.STAFF):

@@ -39,6 +39,7 @@ from .models import (
     Period,
     RunStatus,
 )
+from .page_cache import public_pages_changed
 
 #: The inputs summed over the peer group's index lines, per insurer and period.
 SUMMED = (
@@ -520,6 +521,7 @@ def index_run_publish(*, run: IndexRun, by=None) -> IndexRun:
     run.published_at = timezone.now()
     run.published_by = by if by is not None and by.is_authenticated else None
     run.save(update_fields=["status", "published_at", "published_by"])
+    public_pages_changed()  # the cached home page and profiles show the new ranking
     return run
 
 

@@ -8,7 +8,7 @@ scope and staff tools.
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 from insurers import roles
 from insurers.selectors import user_top_units
 
-from .views_public import ranking_board
+from .page_cache import cache_public_page
+from .views_public import BOARD_PARAMS, ranking_board
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -125,6 +126,7 @@ def _scope(user) -> dict | None:
     return {"roles": role_labels, "units": shown, "more_units": more}
 
 
+@cache_public_page(params=BOARD_PARAMS)
 def home(request):
     return render(
         request,
@@ -136,6 +138,12 @@ def home(request):
             "board": ranking_board(request),
         },
     )
+
+
+def healthz(request):
+    """Liveness for load balancers and monitors: this process answers requests. Touches
+    neither the database nor the cache (and is the benchmark's baseline, bench/pages.py)."""
+    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
 
 
 def _safe_next(request) -> str:

@@ -27,6 +27,7 @@ from . import methodology as method
 from . import selectors_public as selectors
 from .api.results import RankingSerializer
 from .models import IndexRun, PeerGroup, Period
+from .page_cache import cache_public_page
 
 #: How many insurers each peer group shows on the home page before "full ranking".
 TOP_N = 10
@@ -34,6 +35,8 @@ TOP_N = 10
 PROFILE_CASES = 6
 
 DEFAULT_DIRECTION = {"rank": "asc", "insurer": "asc"}  # totals and scores: best first
+#: The query parameters of the ranking board (what its cached pages may vary by).
+BOARD_PARAMS = ("period", "group")
 
 
 # ---- the ranking board (/ and /index/) ----------------------------------------------------------
@@ -87,6 +90,7 @@ def _label_bands(results) -> None:
         result.band_label = selectors.BAND_LABELS[result.band]
 
 
+@cache_public_page(params=BOARD_PARAMS)
 def index_home(request):
     return render(request, "sqi/public/index_home.html", {"board": ranking_board(request)})
 
@@ -267,6 +271,7 @@ def _fmt(value, places: int = 2) -> str:
     return "" if rounded is None else str(rounded)
 
 
+@cache_public_page()
 def insurer_profile(request, slug: str):
     insurer = selectors.insurer_by_slug(slug)
     if insurer is None:

@@ -73,7 +73,10 @@ def _fresh_cache():
     test (or of an earlier run, with Redis) never leak into the next."""
     from django.core.cache import cache
 
+    from sqi import page_cache
+
     cache.clear()
+    page_cache.forget_local()
     yield
 
 
