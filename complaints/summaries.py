@@ -40,8 +40,8 @@ import datetime
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from insurers.models import Level, OrgUnit
@@ -50,6 +50,8 @@ from . import deadlines
 from .models import Complaint, Decision, Event, EventKind, Pause, Status
 from .models_summaries import (
     COUNTERS,
+    DETAIL_KEY_FIELDS,
+    KEY_FIELDS,
     RECEIPT_COUNTERS,
     ComplaintCategorySummary,
     ComplaintDecisionDaysSummary,
@@ -318,9 +320,9 @@ def _key(table, unit_id, month, line, channel, detail) -> dict:
     return key
 
 
-def apply_delta(delta: dict) -> None:
-    """Add ``delta`` ({(table, unit, month, line, channel, name): n}, n may be negative) to
-    the rows: one UPDATE per affected row, creating it first when missing."""
+def _rows(delta: dict) -> dict[tuple, dict[str, int]]:
+    """{(table, unit, month, line, channel, detail): {column: n}} of a delta or a total:
+    the summary rows it touches and what it adds to each."""
     rows: dict[tuple, dict[str, int]] = defaultdict(dict)
     for (table, unit_id, month, line, channel, name), n in delta.items():
         if n == 0:
@@ -329,18 +331,50 @@ def apply_delta(delta: dict) -> None:
             rows[("s", unit_id, month, line, channel, None)][name] = n
         else:
             rows[(table, unit_id, month, line, channel, name)]["count"] = n
-    for (table, unit_id, month, line, channel, detail), changes in sorted(
-        rows.items(), key=lambda item: tuple(str(part) for part in item[0])
+    return rows
+
+
+def apply_delta(delta: dict) -> None:
+    """Add ``delta`` ({(table, unit, month, line, channel, name): n}, n may be negative) to
+    the rows: one upsert per table (``INSERT … ON CONFLICT (key) DO UPDATE SET c = c + n``,
+    PostgreSQL and SQLite), rows in key order so that concurrent changes lock them in the
+    same order."""
+    by_table: dict[str, list] = defaultdict(list)
+    for key, changes in sorted(
+        _rows(delta).items(), key=lambda item: tuple(str(part) for part in item[0])
     ):
-        model = TABLES[table]
-        key = _key(table, unit_id, month, line, channel, detail)
-        updates = {field: F(field) + n for field, n in changes.items()}
-        if not model.objects.filter(**key).update(**updates):
-            try:
-                with transaction.atomic():
-                    model.objects.create(**key, **changes)
-            except IntegrityError:  # created by a concurrent change just now: add to it
-                model.objects.filter(**key).update(**updates)
+        by_table[key[0]].append((key, changes))
+    for table, rows in sorted(by_table.items()):
+        _upsert(table, rows)
+
+
+def _upsert(table: str, rows: list[tuple[tuple, dict[str, int]]]) -> None:
+    """One ``INSERT … VALUES (…), (…) ON CONFLICT (key) DO UPDATE`` adding ``rows`` to the
+    summary ``table`` (new rows start from zero)."""
+    model, quote = TABLES[table], connection.ops.quote_name
+    if table == "s":
+        key_names, counters = list(KEY_FIELDS), list(COUNTERS)
+    else:
+        key_names, counters = [*DETAIL_KEY_FIELDS, DETAIL[table]], ["count"]
+    month = model._meta.get_field("month")
+    params: list = []
+    for (_table, unit_id, month_value, line, channel, detail), changes in rows:
+        key = _key(table, unit_id, month_value, line, channel, detail)
+        key["org_unit"] = key.pop("org_unit_id")
+        key["month"] = month.get_db_prep_value(month_value, connection)
+        params += [key[name] for name in key_names]
+        params += [changes.get(c, 0) for c in counters]
+    changed = [c for c in counters if any(c in changes for _row, changes in rows)]
+    columns = [quote(model._meta.get_field(name).column) for name in key_names + counters]
+    name = quote(model._meta.db_table)
+    one = f"({', '.join(['%s'] * len(columns))})"
+    sql = (
+        f"INSERT INTO {name} ({', '.join(columns)}) VALUES {', '.join([one] * len(rows))} "  # noqa: S608 - names from _meta
+        f"ON CONFLICT ({', '.join(columns[: len(key_names)])}) DO UPDATE SET "
+        + ", ".join(f"{c} = {name}.{c} + excluded.{c}" for c in map(quote, changed))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def difference(after: Counter, before: Counter) -> dict:
@@ -426,16 +460,8 @@ def summaries_rebuild() -> int:
 
 
 def _write(total: Counter) -> int:
-    rows: dict[tuple, dict] = defaultdict(dict)
-    for (table, unit_id, month, line, channel, name), n in total.items():
-        if not n:
-            continue
-        if table == "s":
-            rows[("s", unit_id, month, line, channel, None)][name] = n
-        else:
-            rows[(table, unit_id, month, line, channel, name)]["count"] = n
     objects: dict[str, list] = defaultdict(list)
-    for (table, unit_id, month, line, channel, detail), values in rows.items():
+    for (table, unit_id, month, line, channel, detail), values in _rows(total).items():
         key = _key(table, unit_id, month, line, channel, detail)
         objects[table].append(TABLES[table](**key, **values))
     for table, batch in objects.items():

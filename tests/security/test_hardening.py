@@ -31,7 +31,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import translation
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.views import APIView
 
@@ -42,6 +42,7 @@ from complaints import services as complaint_services
 from complaints.models import Attachment, Complaint
 from insurers import roles
 from sqi import importing as sqi_importing
+from sqi.authentication import TokenAuthentication
 from sqi.models import OperatingStatistic
 from tests.cases.test_showcase import make_case, media, programme  # noqa: F401 - fixtures
 from tests.complaints.conftest import intake, people  # noqa: F401 - fixture
