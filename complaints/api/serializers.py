@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from insurers.models import Insurer, OrgUnit
+from sqi.serializers import PrebuiltFieldsMixin
 
 from ..models import (
     NARRATIVE_MAX,
@@ -24,11 +25,32 @@ from ..models import (
 from ..selectors import mask_name, mask_phone
 
 
+class UnitField(serializers.PrimaryKeyRelatedField):
+    def to_internal_value(self, data):
+        unit = super().to_internal_value(data)
+        self.parent._unit_in_hand = unit
+        return unit
+
+
+class InsurerOfUnitField(serializers.PrimaryKeyRelatedField):
+    def to_internal_value(self, data):
+        unit = getattr(self.parent, "_unit_in_hand", None)
+        if unit is not None and not isinstance(data, bool):
+            try:
+                if int(data) == unit.insurer_id:
+                    return unit.insurer
+            except (TypeError, ValueError, OverflowError):
+                pass  # the plain lookup gives the plain error
+        return super().to_internal_value(data)
+
+
 class ComplaintInputSerializer(serializers.Serializer):
     """Intake. Types only: the rules (ID check digit, taxonomy, scope) are the service's."""
 
-    insurer = serializers.PrimaryKeyRelatedField(queryset=Insurer.objects.all())
-    org_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all())
+    # The unit first: its lookup brings its insurer along, which the insurer field then
+    # takes without a query of its own when it names that insurer (the usual case).
+    org_unit = UnitField(queryset=OrgUnit.objects.select_related("insurer"))
+    insurer = InsurerOfUnitField(queryset=Insurer.objects.all())
     product_line = serializers.ChoiceField(choices=ProductLine.choices)
     category = serializers.ChoiceField(choices=Category.choices)
     subcategory = serializers.ChoiceField(
@@ -47,7 +69,7 @@ class ComplaintInputSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField(required=False)
 
 
-class ComplaintListSerializer(serializers.ModelSerializer):
+class ComplaintListSerializer(PrebuiltFieldsMixin, serializers.ModelSerializer):
     insurer_name = serializers.CharField(source="insurer.short_name", read_only=True)
     org_unit_name = serializers.CharField(source="org_unit.name", read_only=True)
     deadline_state = serializers.CharField(read_only=True)

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -382,3 +383,52 @@ def test_every_write_documents_the_415_of_a_body_it_cannot_read(people):
     assert "415" in create
     response = client_for(people.staff).generic("POST", URL, b"{}", content_type="text/plain")
     assert response.status_code == 415
+
+
+@pytest.mark.parametrize(
+    ("insurer", "expected"),
+    [
+        ("other", "must belong to the insurer"),
+        (999_999, "does not exist"),
+        ("abc", "Incorrect type"),
+        (True, "Incorrect type"),
+        (None, "null"),
+    ],
+)
+def test_the_insurer_is_checked_against_the_unit(clock, tree, people, insurer, expected):
+    """The unit's lookup brings its insurer, so naming that insurer costs no query; any
+    other value still gets the plain answer."""
+    api = client_for(people.staff)
+    body = payload(tree, amount_in_dispute="1.00")
+    body["insurer"] = tree.insurer_b.pk if insurer == "other" else insurer
+    with translation.override("en"):
+        response = api.post(URL, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    errors = response.json()
+    field = "org_unit" if insurer == "other" else "insurer"
+    assert expected in str(errors[field]), errors
+    assert not Complaint.objects.exists()
+
+
+def test_naming_the_units_insurer_takes_no_query_of_its_own(clock, tree, people):
+    api = client_for(people.staff)
+    with CaptureQueriesContext(connection) as queries:
+        assert api.post(URL, payload(tree), format="json").status_code == 201
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if s.startswith('SELECT "insurers_insurer"')]
+    units = [s for s in sql if s.startswith('SELECT "insurers_orgunit"."id"')]
+    assert len(units) == 1 and 'JOIN "insurers_insurer"' in units[0], units
+    complaint = Complaint.objects.get()
+    assert complaint.insurer == tree.insurer_a and complaint.org_unit == tree.branch_a1
+
+
+def test_serializer_fields_are_built_once_and_never_shared():
+    from complaints.api.serializers import ComplaintDetailSerializer, ComplaintListSerializer
+
+    first, second = ComplaintDetailSerializer(), ComplaintDetailSerializer()
+    for name, field in first.fields.items():
+        assert field is not second.fields[name] and field.parent is first
+    assert "_prebuilt_fields" in ComplaintDetailSerializer.__dict__
+    # Each class builds its own: the list shape never takes the detail's fields.
+    assert "narrative" not in ComplaintListSerializer().fields
+    assert "narrative" in ComplaintDetailSerializer().fields
