@@ -60,17 +60,9 @@ def _subquery(sql: str, params=()):
     return RawSQL(sql, list(params))  # noqa: S611 - table and column names from _meta
 
 
-def token_with_user(key: str):
-    """API token ``key`` (None if there is no such token) and its user, with what an API
-    request asks of the user already in hand: their permissions, roles and units.
-
-    One statement where the plain way costs five (the token and user, the user's and their
-    groups' permissions, the roles, the units), read fresh every time: a withdrawn
-    permission or unit applies to the very next request. The answers go where Django's
-    ``ModelBackend``, :func:`insurers.roles.role_names` and :func:`user_root_paths` keep them
-    per user object (superusers excepted: their permissions are all permissions, which this
-    does not read). Codenames, app labels, role names and tree paths never hold a comma.
-    """
+def _token_query():
+    """The token (key to fill in), its user and, per user, the comma-joined permissions
+    (own and through groups), role names and unit paths (memberships, active posts)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
@@ -98,8 +90,8 @@ def token_with_user(key: str):
             f"WHERE {_q(model, 'user')} = {user_id}{condition}"
         )
 
-    found = (
-        Token.objects.filter(key=key)
+    return (
+        Token.objects.filter(key=_KEY_SLOT)
         .select_related("user")
         .annotate(
             own_perms=_subquery(
@@ -123,22 +115,74 @@ def token_with_user(key: str):
                 paths_of(ServiceOfficer, f" AND {_q(ServiceOfficer, 'ended')} IS NULL")
             ),
         )
-        .first()
     )
-    if found is None:
-        return None
-    user = found.user
 
-    def split(value) -> set[str]:
-        return set(value.split(",")) if value else set()
+
+#: Stands for the token's key in the compiled statement of :func:`token_with_user`.
+_KEY_SLOT = "sqi-token-key-slot"
+#: That statement compiled once per database: (sql, params, key index, compiler, converters).
+_compiled_token_query: dict[str, tuple] = {}
+
+
+def _token_statement():
+    """The statement of :func:`_token_query`, compiled once per database (building and
+    compiling it is most of the cost of an authenticated API request otherwise)."""
+    compiled = _compiled_token_query.get(connection.alias)
+    if compiled is None:
+        compiler = _token_query().query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        converters = compiler.get_converters([column for column, _sql, _alias in compiler.select])
+        compiled = (sql, list(params), list(params).index(_KEY_SLOT), compiler, converters)
+        _compiled_token_query[connection.alias] = compiled
+    return compiled
+
+
+def _instance(model, compiler, row, select_fields):
+    names = [compiler.select[i][0].target.attname for i in select_fields]
+    return model.from_db(connection.alias, names, [row[i] for i in select_fields])
+
+
+def token_with_user(key: str):
+    """API token ``key`` (None if there is no such token) and its user, with what an API
+    request asks of the user already in hand: their permissions, roles and units.
+
+    One statement where the plain way costs five (the token and user, the user's and their
+    groups' permissions, the roles, the units), read fresh every time: a withdrawn
+    permission or unit applies to the very next request. The answers go where Django's
+    ``ModelBackend``, :func:`insurers.roles.role_names` and :func:`user_root_paths` keep them
+    per user object (superusers excepted: their permissions are all permissions, which this
+    does not read). Codenames, app labels, role names and tree paths never hold a comma.
+    The statement is :func:`_token_query`'s, compiled once; the row goes through the same
+    converters as the ORM's (time zones on SQLite).
+    """
+    sql, params, slot, compiler, converters = _token_statement()
+    params = [*params]
+    params[slot] = key
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    row = list(rows[0])
+    if converters:
+        row = list(next(iter(compiler.apply_converters([row], converters))))
+    klass = compiler.klass_info
+    token = _instance(klass["model"], compiler, row, klass["select_fields"])
+    (related,) = klass["related_klass_infos"]
+    user = _instance(related["model"], compiler, row, related["select_fields"])
+    token.user = user
+    extra = {name: row[i] for name, i in compiler.annotation_col_map.items()}
+
+    def split(name: str) -> set[str]:
+        return set(extra[name].split(",")) if extra[name] else set()
 
     if not user.is_superuser:
-        user._user_perm_cache = split(found.own_perms)
-        user._group_perm_cache = split(found.group_perms)
+        user._user_perm_cache = split("own_perms")
+        user._group_perm_cache = split("group_perms")
         user._perm_cache = user._user_perm_cache | user._group_perm_cache
-    user._sqi_roles = frozenset(split(found.role_list))
-    user._sqi_root_paths = _roots(split(found.member_paths) | split(found.officer_paths))
-    return found
+    user._sqi_roles = frozenset(split("role_list"))
+    user._sqi_root_paths = _roots(split("member_paths") | split("officer_paths"))
+    return token
 
 
 def visible_units(*, user) -> QuerySet[OrgUnit]:
