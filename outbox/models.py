@@ -11,9 +11,11 @@ from django.utils.translation import gettext_lazy as _
 class OutboxMessage(models.Model):
     """A Celery task call, saved with the change that asked for it and sent on later.
 
-    ``task_id`` is the Celery task id every send of this row uses, so a row relayed twice
-    (the process died between the broker's acceptance and the ``dispatched_at`` update) is
-    the same task twice, which the receiving task, idempotent, turns into one effect.
+    ``task_id`` is the Celery task id every send of this row uses, so a row sent twice (by
+    the request and by the relay when no worker confirmed it in time, or relayed again
+    after a crash before ``dispatched_at`` was saved) is the same task twice, which the
+    receiving task, idempotent, turns into one effect. ``dispatched_at``: when a worker
+    started the task, or when the relay sent it.
     """
 
     task = models.CharField(_("task"), max_length=200)

@@ -8,18 +8,23 @@ minute, django-celery-beat) or a manual ``outbox_relay()`` sends it when the bro
 
 Delivery is exactly once in effect:
 
-* a row is marked dispatched only after the broker accepted the message. A relay round
-  sends each row in a short transaction that holds the row's lock (``SELECT … FOR UPDATE
-  SKIP LOCKED`` on PostgreSQL), so two rounds never send one row; the immediate send after
-  commit takes no lock (it runs in every request), so a round running in that same instant
-  may send the fresh row a second time, with the same task id (in eager mode, without a
-  broker, the task runs in-process right after the row's transaction, and a failure makes
-  the row pending again);
-* every send of a row uses the row's stable ``task_id``; if the process dies between the
-  broker's acceptance and the commit of ``dispatched_at``, the row is sent again with the
-  same id, and the receiving tasks are idempotent (dedupe keys, upserts), so the second
-  delivery has no effect. Receiving tasks must therefore be idempotent — as every task in
-  this project already is (DESIGN §3).
+* a row is marked dispatched only once its task reached a worker, or a relay round sent it
+  under the row's lock. The send right after commit writes nothing when the broker accepts
+  the message (it runs in every request: no second statement, no second commit); the worker
+  marks the row as the task starts (:func:`outbox_confirm`, on Celery's ``task_prerun``).
+  If it fails it records the error, and the row is the relay's at once;
+* a relay round sends the pending rows whose immediate send failed, and any other pending
+  row older than ``OUTBOX_CONFIRM_SECONDS`` (default 300): one that no worker has started
+  by then, because the process died between commit and send, or the workers are that far
+  behind. Each row is sent in a short transaction that holds its lock (``SELECT … FOR
+  UPDATE SKIP LOCKED`` on PostgreSQL), so two rounds never send one row; in eager mode,
+  without a broker, the task runs in-process right after the row's transaction, and a
+  failure makes the row pending again;
+* every send of a row uses the row's stable ``task_id``, so a row sent twice (by the request
+  and, much later, by the relay; or a crash between the broker's acceptance and the commit
+  of ``dispatched_at``) is the same task twice, and the receiving tasks are idempotent
+  (dedupe keys, upserts), so the second delivery has no effect. Receiving tasks must
+  therefore be idempotent — as every task in this project already is (DESIGN §3).
 
 Tasks are sent with ``ignore_result``: nobody waits on an outbox task's result, and not
 touching the result backend keeps a send to a dead Redis to one quick connection failure.
@@ -29,8 +34,10 @@ import datetime
 import importlib
 import json
 import logging
+import uuid
 
 from celery import current_app
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -107,10 +114,9 @@ def relay_after_commit(message: OutboxMessage) -> None:
     """Send one freshly committed row now; whatever goes wrong, the request carries on and
     the periodic relay sends the row later.
 
-    With a broker this is one publish and one conditional UPDATE (no lock, no transaction:
-    it runs in every request that enqueues). A relay round may pick the same fresh row in
-    the instant between the two; it then sends the same task id again, which the idempotent
-    task turns into nothing (see the module docstring)."""
+    With a broker this is one publish and nothing else: the worker marks the row when the
+    task starts (:func:`outbox_confirm`). A failed publish is recorded (attempts, error),
+    which hands the row to the next relay round (see the module docstring)."""
     try:
         if current_app.conf.task_always_eager:
             outbox_relay(ids=[message.pk])
@@ -122,12 +128,26 @@ def relay_after_commit(message: OutboxMessage) -> None:
                 attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
             )
             logger.warning("outbox: could not send %s (%s); it stays pending", message, exc)
-            return
-        OutboxMessage.objects.filter(pk=message.pk, dispatched_at__isnull=True).update(
-            attempts=F("attempts") + 1, dispatched_at=timezone.now()
-        )
     except Exception:
         logger.exception("outbox: immediate relay of %s failed; it stays pending", message)
+
+
+def outbox_confirm(*, task_id) -> bool:
+    """Mark the row of ``task_id`` dispatched: its task reached a worker. One conditional
+    UPDATE (nothing for tasks that did not come from the outbox, or rows already marked).
+    True if a row was marked."""
+    try:
+        task_id = uuid.UUID(str(task_id))
+    except ValueError:
+        return False
+    marked = OutboxMessage.objects.filter(task_id=task_id, dispatched_at__isnull=True).update(
+        dispatched_at=timezone.now()
+    )
+    return bool(marked)
+
+
+def confirm_seconds() -> int:
+    return getattr(settings, "OUTBOX_CONFIRM_SECONDS", 300)
 
 
 def _task(name: str):
@@ -200,7 +220,8 @@ def _send(pk: int) -> str | None:
 
 
 def outbox_relay(*, limit: int = 500, ids: list[int] | None = None) -> dict[str, int]:
-    """Send up to ``limit`` pending rows (oldest first; only ``ids`` when given).
+    """Send up to ``limit`` pending rows (oldest first; only ``ids`` when given): those
+    whose immediate send failed, and those no worker confirmed in ``OUTBOX_CONFIRM_SECONDS``.
 
     Each row is sent in its own short transaction holding its lock, and marked dispatched
     only after the broker accepted it. A failed send leaves the row pending with
@@ -210,6 +231,11 @@ def outbox_relay(*, limit: int = 500, ids: list[int] | None = None) -> dict[str,
     candidates = pending_messages().order_by("pk")
     if ids is not None:
         candidates = candidates.filter(pk__in=ids)
+    else:
+        # Rows sent right after their commit are the workers' to confirm; the relay takes
+        # them only if no worker has started their task by OUTBOX_CONFIRM_SECONDS.
+        stale = timezone.now() - datetime.timedelta(seconds=confirm_seconds())
+        candidates = candidates.filter(Q(attempts__gt=0) | Q(created__lt=stale))
     counts = {"sent": 0, "failed": 0}
     for pk in list(candidates.values_list("pk", flat=True)[:limit]):
         outcome = _send(pk)

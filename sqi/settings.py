@@ -332,3 +332,7 @@ PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=600)
 # one; saving the round trip is what lifts the cached pages to 0.88x the throughput of a
 # trivial view (bench/pages.py; with 0, every answer asks Redis: 0.64x).
 PUBLIC_PAGE_CACHE_RECHECK_SECONDS = env.float("PUBLIC_PAGE_CACHE_RECHECK_SECONDS", default=0.25)
+
+# Outbox rows sent right after their commit are marked by the worker that starts their task;
+# one that no worker has started after this long is sent again by the relay (same task id).
+OUTBOX_CONFIRM_SECONDS = env.int("OUTBOX_CONFIRM_SECONDS", default=300)

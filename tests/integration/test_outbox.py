@@ -29,7 +29,7 @@ from complaints.models import Complaint, Notification
 from insurers.roles import STAFF
 from outbox import services
 from outbox.models import OutboxMessage
-from outbox.services import OutboxError, outbox_enqueue, outbox_relay
+from outbox.services import OutboxError, outbox_confirm, outbox_enqueue, outbox_relay
 from sqi.celery import app
 from tests.complaints.conftest import intake
 from tests.conftest import IN_CI
@@ -44,6 +44,14 @@ def record(self, value):
     """A receiving task for the unit tests: remembers each run and its task id."""
     CALLS.append((self.request.id, value))
     return value
+
+
+@pytest.fixture(autouse=True)
+def relay_takes_fresh_rows(settings):
+    """Most of these tests hand rows straight to the relay (their transactions never commit,
+    so nothing was sent after a commit): no waiting for a worker's confirmation. The tests
+    of that wait set their own."""
+    settings.OUTBOX_CONFIRM_SECONDS = 0
 
 
 @pytest.fixture
@@ -201,18 +209,50 @@ def broker(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_with_a_broker_commit_publishes_once_and_marks_the_row(
-    broker, django_capture_on_commit_callbacks
+def test_with_a_broker_commit_publishes_once_and_the_worker_marks_the_row(
+    broker, django_capture_on_commit_callbacks, settings
 ):
+    settings.OUTBOX_CONFIRM_SECONDS = 300  # the default
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         message = outbox_enqueue(task=record, args=["now"], key="k-now")
         again = outbox_enqueue(task=record, args=["now"], key="k-now")  # no second send
     assert again.pk == message.pk and OutboxMessage.objects.count() == 1
-    message.refresh_from_db()
     assert broker == [(str(message.task_id), ["now"])]
-    assert message.dispatched_at is not None and message.attempts == 1
-    assert outbox_relay() == {"sent": 0, "failed": 0}  # nothing left for the relay
-    assert len(broker) == 1
+    message.refresh_from_db()
+    # The send wrote nothing: the row waits for a worker to start its task.
+    assert message.is_pending and message.attempts == 0 and not message.last_error
+    assert outbox_relay() == {"sent": 0, "failed": 0}  # not the relay's (yet)
+    assert outbox_confirm(task_id=message.task_id) is True  # the worker starts it
+    assert outbox_confirm(task_id=str(message.task_id)) is False  # once
+    message.refresh_from_db()
+    assert not message.is_pending and message.attempts == 0
+    assert outbox_relay() == {"sent": 0, "failed": 0} and len(broker) == 1
+
+
+@pytest.mark.django_db
+def test_a_row_no_worker_confirmed_in_time_is_sent_again_by_the_relay(
+    broker, django_capture_on_commit_callbacks, settings
+):
+    settings.OUTBOX_CONFIRM_SECONDS = 60
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = outbox_enqueue(task=record, args=["lost"])
+    assert outbox_relay() == {"sent": 0, "failed": 0}
+    # E.g. the process died between commit and send, or the workers are far behind.
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        created=timezone.now() - datetime.timedelta(seconds=61)
+    )
+    assert outbox_relay() == {"sent": 1, "failed": 0}
+    message.refresh_from_db()
+    assert not message.is_pending and message.attempts == 1
+    # The same task id both times: the idempotent task makes one effect of the two.
+    assert broker == [(str(message.task_id), ["lost"])] * 2
+    assert outbox_relay() == {"sent": 0, "failed": 0}
+
+
+def test_confirming_something_that_is_not_an_outbox_task_id_changes_nothing(db):
+    assert outbox_confirm(task_id="not-a-uuid") is False
+    assert outbox_confirm(task_id=None) is False
+    assert outbox_confirm(task_id="9a1f4f1e-3a7e-4c1e-9a55-1d1c0b6c9a01") is False
 
 
 @pytest.mark.django_db
@@ -432,8 +472,19 @@ def test_broker_outage_keeps_the_work_and_delivers_it_once(private_redis, execut
                 Notification.objects.count() < 3 or private_redis.queued()
             ):
                 time.sleep(0.1)
+            # With the broker up, a new complaint's work goes out right after its commit
+            # and the worker that starts the task marks the row; the relay never sends it.
+            response = api.post(URL, api_payload(tree), format="json")
+            assert response.status_code == 201, response.json()
+            fresh = OutboxMessage.objects.latest("pk")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and fresh.is_pending:
+                time.sleep(0.1)
+                fresh.refresh_from_db()
+            assert not fresh.is_pending and fresh.attempts == 0 and not fresh.last_error
             time.sleep(0.5)  # room for a duplicate delivery to show itself
             assert outbox_relay() == {"sent": 0, "failed": 0}
+            pending.append(fresh)
 
     assert private_redis.queued() == 0
     task_ids = {str(m.task_id) for m in pending}

@@ -299,7 +299,7 @@ def test_a_duplicated_delivery_changes_nothing(
     Complaint.objects.update(status=Status.ACCEPTED)
     period = Period.objects.get_or_create(code=str(complaint.received_on.year))[0].code
     outbox = OutboxMessage.objects.get(args=[complaint.pk])
-    assert outbox.dispatched_at is not None
+    assert outbox.is_pending and outbox.attempts == 0  # sent; its worker marks it
     assert not Notification.objects.exists()  # sent to our queue, no worker yet
     _publish(outbox)  # the same message again, same task id: a duplicated delivery
 
@@ -353,6 +353,8 @@ def test_a_duplicated_delivery_changes_nothing(
     assert [e["retval"] for e in notified] == [2, 0]
     assert notified[0]["state"] == notified[1]["state"]
     assert Notification.objects.filter(complaint=complaint).count() == 2
+    outbox.refresh_from_db()
+    assert not outbox.is_pending  # the worker marked it when the first delivery started
     assert set(Notification.objects.filter(complaint=complaint).values_list("user", flat=True)) == {
         colleague.pk,
         another.pk,
