@@ -412,6 +412,18 @@ def main() -> int:
             + (f", {args.threads} threads each" if args.worker_class == "gthread" else "")
             + f") on 127.0.0.1:{server.port}; {args.clients} clients for {args.seconds:g} s"
         )
+        from proc_cpu import children_cpu, named_cpu  # bench/proc_cpu.py
+
+        def cpu_now() -> dict[str, float]:
+            mine = os.times()
+            return {
+                "gunicorn workers": children_cpu(server.process.pid),
+                "PostgreSQL": named_cpu("postgres"),
+                "Redis": named_cpu("redis-server"),
+                "load generator": mine.user + mine.system,
+            }
+
+        cpu_before = cpu_now()
         load = run_load(
             port=server.port,
             token=token,
@@ -419,6 +431,7 @@ def main() -> int:
             clients=args.clients,
             seconds=args.seconds,
         )
+        cpu_used = {k: v - cpu_before[k] for k, v in cpu_now().items()}
         rows = Complaint.objects.count()
 
         key = "bench-storm-1"
@@ -458,6 +471,13 @@ def main() -> int:
         f"p50 {load.percentile(50):.1f} ms, p95 {load.percentile(95):.1f} ms, "
         f"p99 {load.percentile(99):.1f} ms, max {max(load.latencies_ms, default=0):.1f} ms"
     )
+    if load.created:
+        busy = sum(cpu_used.values()) / load.seconds
+        print(
+            "CPU per complaint: "
+            + ", ".join(f"{k} {v / load.created * 1000:.1f} ms" for k, v in cpu_used.items())
+            + f"; {busy:.2f} of {os.cpu_count()} cores busy"
+        )
     print(
         f"201 responses {load.created} vs complaints in the database {rows}: "
         + ("equal" if load.created == rows else "DIFFERENT")

@@ -115,25 +115,10 @@ def client_process(port, path, threads, start_at, stop_at, results) -> None:
     results.put((latencies, dict(statuses), errors[0], received[0], cpu))
 
 
-def _children_cpu(master_pid: int) -> float:
-    """CPU seconds (user + system) used so far by the gunicorn master's worker processes."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    try:
-        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    except OSError:
-        return 0.0
-    for pid in children:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
-
-
 def measure(*, port: int, master_pid: int, path: str, seconds: float, processes: int, threads):
     """Load ``path`` for ``seconds``: a dict of the figures."""
+    from proc_cpu import children_cpu  # bench/proc_cpu.py
+
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     start_at = time.time() + 1.0  # every process started and connected by then
@@ -146,9 +131,9 @@ def measure(*, port: int, master_pid: int, path: str, seconds: float, processes:
         p.start()
     while time.time() < start_at:
         time.sleep(0.001)
-    server_cpu0 = _children_cpu(master_pid)
+    server_cpu0 = children_cpu(master_pid)
     gathered = [results.get(timeout=seconds + 120) for _ in procs]
-    server_cpu = _children_cpu(master_pid) - server_cpu0
+    server_cpu = children_cpu(master_pid) - server_cpu0
     for p in procs:
         p.join(30)
     latencies = [x for r in gathered for x in r[0]]

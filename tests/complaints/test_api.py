@@ -299,10 +299,11 @@ def test_the_deadline_state_in_hand_matches_the_sql_one(
 
 
 def test_intake_costs_a_fixed_small_number_of_statements(clock, tree, people):
-    """Authentication, permissions and scope, the two relations, one reference counter
-    statement, the complaint and its history, the summaries, the event and the outbox row:
-    no statement per relation check, no read-back (the after-commit send is not counted: the
-    test transaction never commits)."""
+    """Ten: the token with the user's permissions, roles and units (one); the unit with its
+    insurer (one); the reference counter; the complaint and its history row; the summaries
+    (their units, one upsert per table); the event; the outbox row. No statement per
+    relation check, no read-back. (The after-commit send writes nothing, and the test
+    transaction never commits anyway.)"""
     token = Token.objects.create(user=people.staff)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -315,7 +316,7 @@ def test_intake_costs_a_fixed_small_number_of_statements(clock, tree, people):
         for q in queries.captured_queries
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
-    assert len(statements) <= 18, "\n".join(s[:120] for s in statements)
+    assert len(statements) <= 10, "\n".join(s[:120] for s in statements)
     assert not any(s.startswith("SELECT 1 AS") for s in statements)  # no exists() checks
 
 
