@@ -12,7 +12,7 @@ Delivery is exactly once in effect:
   under the row's lock. The send right after commit writes nothing when the broker accepts
   the message (it runs in every request: no second statement, no second commit); the worker
   marks the row as the task starts (:func:`outbox_confirm`, on Celery's ``task_prerun``).
-  If it fails it records the error, and the row is the relay's at once;
+  A send that fails records the error on the row, which makes it the relay's at once;
 * a relay round sends the pending rows whose immediate send failed, and any other pending
   row older than ``OUTBOX_CONFIRM_SECONDS`` (default 300): one that no worker has started
   by then, because the process died between commit and send, or the workers are that far
