@@ -45,33 +45,15 @@ def configure(tmpdir: str) -> None:
 
 def build_org():
     """One insurer with a head office and four branches; a staff member at the head office."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
+    from bench.org import insurer_with_staff
 
-    from insurers import roles, services
-    from insurers.credit_code import check_character
-    from insurers.models import Level, LicenceType
-
-    body = "91310000000000001"
-    insurer = services.insurer_create(
+    return insurer_with_staff(
         name_zh="基准财产保险股份有限公司",
         short_name="基准财险",
-        licence_type=LicenceType.PROPERTY,
-        credit_code=body + check_character(body),
-        established=datetime.date(2010, 1, 1),
+        code_body="91310000000000001",
+        cities=("上海", "北京", "广东", "浙江"),
+        username="bench_import",
     )
-    head = services.org_unit_create(name="基准财险总公司", level=Level.HEAD_OFFICE, insurer=insurer)
-    branches = [
-        services.org_unit_create(
-            name=f"{city}分公司", level=Level.BRANCH, insurer=insurer, parent=head, region="310000"
-        )
-        for city in ("上海", "北京", "广东", "浙江")
-    ]
-    roles.sync_role_groups()
-    user = get_user_model().objects.create_user(username="bench_import", password=None)
-    user.groups.add(Group.objects.get(name=roles.STAFF))
-    services.unit_membership_add(user=user, org_unit=head)
-    return insurer, branches, user
 
 
 def make_rows(n: int, insurer, branches) -> list[list]:

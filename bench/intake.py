@@ -290,37 +290,19 @@ def idempotency_storm(
 def build_org():
     """One insurer (head office, two branches); a staff member at the head office with a
     token. Returns (insurer, branches, user, token key)."""
-    import datetime
-
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
 
-    from insurers import roles, services
-    from insurers.credit_code import check_character
-    from insurers.models import Level, LicenceType
+    from bench.org import insurer_with_staff
 
-    body = "91310000000000002"
-    insurer = services.insurer_create(
+    insurer, branches, user = insurer_with_staff(
         name_zh="压测财产保险股份有限公司",
         short_name="压测财险",
-        licence_type=LicenceType.PROPERTY,
-        credit_code=body + check_character(body),
-        established=datetime.date(2010, 1, 1),
+        code_body="91310000000000002",
+        cities=("上海", "北京"),
+        username="bench_intake",
     )
-    head = services.org_unit_create(name="压测财险总公司", level=Level.HEAD_OFFICE, insurer=insurer)
-    branches = [
-        services.org_unit_create(
-            name=f"{city}分公司", level=Level.BRANCH, insurer=insurer, parent=head, region="310000"
-        )
-        for city in ("上海", "北京")
-    ]
-    roles.sync_role_groups()
-    user = get_user_model().objects.create_user(username="bench_intake", password=None)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    user.groups.add(Group.objects.get(name=roles.STAFF))
-    services.unit_membership_add(user=user, org_unit=head)
     return insurer, branches, user, Token.objects.create(user=user).key
 
 
