@@ -24,7 +24,6 @@ Exits 1 when anything failed.
 import argparse
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -61,7 +60,6 @@ def main() -> int:
     tmpdir = tempfile.mkdtemp(prefix="sqi-fuzz-")
     configure(tmpdir)
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection, transaction
 
     from tests.security.fuzzing import fuzz
@@ -72,8 +70,8 @@ def main() -> int:
     settings.API_ANON_RATE = None
     # Every 4xx is logged as a warning; a 5xx is caught by the harness with its traceback.
     logging.getLogger("django.request").setLevel(logging.CRITICAL)
-    postgres = connection.vendor == "postgresql"
-    old_name = connection.settings_dict["NAME"]
+    from scratch_db import throwaway_database  # bench/scratch_db.py
+
     started = time.perf_counter()
 
     def progress(label, report):
@@ -83,23 +81,13 @@ def main() -> int:
             flush=True,
         )
 
-    try:
-        if postgres:
-            connection.settings_dict["TEST"]["NAME"] = f"sqi_bench_fuzz_{os.getpid()}"
-            name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        else:
-            call_command("migrate", verbosity=0, interactive=False)
-            name = connection.settings_dict["NAME"]
+    with throwaway_database("sqi_bench_fuzz", tmpdir) as name:
         print(f"database: {connection.vendor} {name}; {args.examples} examples per role and mode")
         with transaction.atomic():
             report = fuzz(
                 examples=args.examples, only=args.only, shrink=args.shrink, progress=progress
             )
             transaction.set_rollback(True)
-    finally:
-        if postgres:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-        shutil.rmtree(tmpdir, ignore_errors=True)
 
     for failure in report.failures:
         print(f"\nFAILED {failure}")

@@ -21,7 +21,6 @@ import csv
 import datetime
 import io
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -135,18 +134,10 @@ def main() -> int:
 
     tmpdir = tempfile.mkdtemp(prefix="sqi-bench-")
     configure(tmpdir)
-    from django.core.management import call_command
     from django.db import connection
+    from scratch_db import throwaway_database  # bench/scratch_db.py
 
-    postgres = connection.vendor == "postgresql"
-    old_name = connection.settings_dict["NAME"]
-    try:
-        if postgres:
-            connection.settings_dict["TEST"]["NAME"] = f"sqi_bench_import_{os.getpid()}"
-            name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        else:
-            call_command("migrate", verbosity=0, interactive=False)
-            name = connection.settings_dict["NAME"]
+    with throwaway_database("sqi_bench_import", tmpdir) as name:
         print(f"database: {connection.vendor} {name}")
 
         from complaints import importing
@@ -177,10 +168,6 @@ def main() -> int:
             )
         )
         print(f"import rows={args.rows} seconds={seconds:.2f}")
-    finally:
-        if postgres:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-        shutil.rmtree(tmpdir, ignore_errors=True)
     return 0
 
 

@@ -5,7 +5,9 @@ database of its own on the server that ``DATABASE_URL`` names, and reuses it aft
 """
 
 import os
+import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -53,3 +55,30 @@ def configure(url: str) -> None:
     import django
 
     django.setup()
+
+
+@contextmanager
+def throwaway_database(prefix: str, tmpdir: str):
+    """Django's database for one benchmark run, yielding its name.
+
+    On PostgreSQL a database of its own, ``<prefix>_<pid>`` (never ``test_<name>``, which may
+    belong to a pytest run at that very moment), created empty and migrated, and dropped
+    afterwards; on SQLite the file the script configured inside ``tmpdir``, migrated. Either
+    way ``tmpdir`` is removed at the end."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    postgres = connection.vendor == "postgresql"
+    old_name = connection.settings_dict["NAME"]
+    try:
+        if postgres:
+            connection.settings_dict["TEST"]["NAME"] = f"{prefix}_{os.getpid()}"
+            name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        else:
+            call_command("migrate", verbosity=0, interactive=False)
+            name = connection.settings_dict["NAME"]
+        yield name
+    finally:
+        if postgres:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+        shutil.rmtree(tmpdir, ignore_errors=True)

@@ -17,7 +17,6 @@ line is machine-readable:
 import argparse
 import io
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -71,17 +70,10 @@ def main() -> int:
     configure(tmpdir)
     from django.core.management import call_command
     from django.db import connection
+    from scratch_db import throwaway_database  # bench/scratch_db.py
 
     postgres = connection.vendor == "postgresql"
-    old_name = connection.settings_dict["NAME"]
-    try:
-        if postgres:
-            # Not test_<name>: that one may belong to a pytest run at this very moment.
-            connection.settings_dict["TEST"]["NAME"] = f"sqi_bench_demo_{os.getpid()}"
-            name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        else:
-            call_command("migrate", verbosity=0, interactive=False)
-            name = connection.settings_dict["NAME"]
+    with throwaway_database("sqi_bench_demo", tmpdir) as name:
         print(f"database: {connection.vendor} {name}")
 
         out = io.StringIO()
@@ -98,10 +90,6 @@ def main() -> int:
             size = Path(name).stat().st_size
             print(f"{'database file':<16} {size / 1e6:>10,.0f} MB")
         print(f"seed_demo size={args.size} complaints={counts['complaints']} seconds={seconds:.1f}")
-    finally:
-        if postgres:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-        shutil.rmtree(tmpdir, ignore_errors=True)
     return 0
 
 

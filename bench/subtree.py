@@ -20,7 +20,6 @@ over all three users' runs, is machine-readable:
 import argparse
 import datetime
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -153,21 +152,12 @@ def main() -> int:
 
     tmpdir = tempfile.mkdtemp(prefix="sqi-bench-")
     configure(tmpdir)
-    from django.core.management import call_command
     from django.db import connection
+    from scratch_db import throwaway_database  # bench/scratch_db.py
 
     from insurers.models import OrgUnit
 
-    postgres = connection.vendor == "postgresql"
-    old_name = connection.settings_dict["NAME"]
-    try:
-        if postgres:
-            # Not test_<name>: that one may belong to a pytest run at this very moment.
-            connection.settings_dict["TEST"]["NAME"] = f"sqi_bench_{os.getpid()}"
-            name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        else:
-            call_command("migrate", verbosity=0, interactive=False)
-            name = connection.settings_dict["NAME"]
+    with throwaway_database("sqi_bench", tmpdir) as name:
         print(f"database: {connection.vendor} {name}")
 
         start = time.perf_counter()
@@ -192,10 +182,6 @@ def main() -> int:
         print(
             f"subtree units={total} p50_ms={statistics.median(every):.2f} p95_ms={p95(every):.2f}"
         )
-    finally:
-        if postgres:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-        shutil.rmtree(tmpdir, ignore_errors=True)
     return 0
 
 
