@@ -227,9 +227,13 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    #: Received, and its contribution not yet in the dashboard's summary tables: the batched
+    #: task ``complaints.tasks.complaints_received`` adds it (``summaries.summaries_catch_up``).
+    #: Bookkeeping, not part of the complaint: left out of its history.
+    summary_pending = models.BooleanField(_("summary pending"), default=False, editable=False)
 
     history = HistoricalRecords(
-        excluded_fields=["id_number_encrypted", "id_number_hash"],
+        excluded_fields=["id_number_encrypted", "id_number_hash", "summary_pending"],
     )
 
     class Meta:
@@ -251,6 +255,10 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
                 fields=["received_on", "insurer", "product_line", "status", "is_elder"],
                 name="complaint_rollup_day",
             ),
+            # The few complaints whose summary contribution is still owed (a second or so).
+            models.Index(
+                fields=["id"], name="complaint_summary_pending", condition=Q(summary_pending=True)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -260,6 +268,15 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def save(self, *args, **kwargs):
+        # ``summary_pending`` is written at intake and cleared by the summaries' catch-up
+        # (an UPDATE of its own); a later save of an object loaded before the catch-up must
+        # not write the stale flag back, or the complaint's changes would stop reaching the
+        # summary tables. So an update of a stored complaint never writes it.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = _SAVED_FIELDS
+        super().save(*args, **kwargs)
 
     # The transitions below only move the state; the services around them check the actor,
     # the deadlines and the data, write the timeline, and save.
@@ -318,6 +335,14 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     @property
     def review_requested(self) -> bool:
         return self.review_requested_at is not None
+
+
+#: What an update of a stored complaint writes: every field but ``summary_pending``.
+_SAVED_FIELDS = tuple(
+    f.name
+    for f in Complaint._meta.concrete_fields
+    if not f.primary_key and f.name != "summary_pending"
+)
 
 
 class PauseReason(models.TextChoices):

@@ -288,27 +288,59 @@ def summaries_state() -> ComplaintSummaryState | None:
     return ComplaintSummaryState.objects.order_by("-pk").first()
 
 
-def stored_contribution(complaint_id: int | None) -> Counter:
+def stored_contribution(complaint_id: int | None) -> Counter | None:
     """The contribution of the complaint as stored now (locking its row until the end of the
-    transaction, so that what is subtracted is exactly what the change overwrites)."""
+    transaction, so that what is subtracted is exactly what the change overwrites). None
+    while its intake contribution is still owed (``summary_pending``): the catch-up adds
+    the complaint as it is then, so its changes until then change nothing here."""
     if complaint_id is None:
         return Counter()
     rows = list(
         Complaint.objects.select_for_update(of=("self",))
         .filter(pk=complaint_id)
-        .values(*FACT_FIELDS)
+        .values(*FACT_FIELDS, "summary_pending")
     )
+    if rows and rows[0].pop("summary_pending"):
+        return None
     return contributions(rows) if rows else Counter()
 
 
-def apply_change(*, complaint: Complaint, before: Counter) -> None:
-    """Apply ``contribution(after) − before`` to the summary rows."""
+def apply_change(*, complaint: Complaint, before: Counter | None) -> None:
+    """Apply ``contribution(after) − before`` to the summary rows (nothing while the
+    complaint's intake contribution is owed: ``before`` is None)."""
+    if before is None:
+        return
     apply_delta(difference(contributions([fact_of(complaint)]), before))
 
 
 def complaint_added(complaints: list[Complaint]) -> None:
-    """Add new complaints' contributions (intake, the file import)."""
+    """Add new complaints' contributions at once, in the caller's transaction (the file
+    import: one statement per table for the whole file)."""
     apply_delta(contributions([fact_of(c) for c in complaints]))
+
+
+def summaries_catch_up(complaint_ids: Iterable[int] | None = None) -> int:
+    """Add the contributions still owed (``summary_pending``) of ``complaint_ids``, or of
+    every complaint, and clear their flags, in one transaction. Returns how many.
+
+    Intake leaves this to the batched task ``complaints.tasks.complaints_received`` instead
+    of doing it in the request. Exactly once whatever runs it how often: the rows are locked
+    and re-read before they are added (a concurrent change to one of them waits, or is
+    waited for, see :func:`stored_contribution`), and a flag once cleared is not added
+    again. Locks in id order, as every other writer of several complaints."""
+    with transaction.atomic():
+        pending = Complaint.objects.filter(summary_pending=True)
+        if complaint_ids is not None:
+            pending = pending.filter(pk__in=list(complaint_ids))
+        ids = list(
+            pending.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True)
+        )
+        if not ids:
+            return 0
+        facts = list(Complaint.objects.filter(pk__in=ids).order_by("pk").values(*FACT_FIELDS))
+        apply_delta(contributions(facts))
+        Complaint.objects.filter(pk__in=ids).update(summary_pending=False)
+    return len(ids)
 
 
 def _key(table, unit_id, month, line, channel, detail) -> dict:
@@ -432,6 +464,8 @@ def summaries_rebuild() -> int:
     database for writes anyway), so no change slips between the read and the write. One
     top-level subtree at a time, to bound memory."""
     _lock_complaints()
+    # Counted below from the rows themselves: nothing is owed any more.
+    Complaint.objects.filter(summary_pending=True).update(summary_pending=False)
     for model in (*TABLES.values(), ComplaintSummaryState):
         model.objects.all().delete()
     written = 0

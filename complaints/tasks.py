@@ -24,10 +24,19 @@ def rebuild_dashboard_summaries() -> int:
     return summaries_rebuild()
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def complaints_received(complaint_ids: list[int]) -> dict[str, int]:
+    """Summaries and notifications for newly received complaints. Intake enqueues one
+    outbox row per complaint (``batch``), and the relay sends all pending rows as one call
+    with their ids. Idempotent: a redelivered or repeated call changes nothing."""
+    return services.complaints_received_process(complaint_ids=list(complaint_ids))
+
+
 @shared_task(acks_late=True)
 def notify_complaint_received(complaint_id: int) -> int:
-    """Notify the handling unit's staff of a new complaint; sent through the outbox by
-    ``complaint_create``. Idempotent (one notification per complaint and person)."""
+    """Notify the handling unit's staff of a new complaint: what intake sent through the
+    outbox before ``complaints_received`` (kept for rows enqueued then). Idempotent (one
+    notification per complaint and person)."""
     from .models import Complaint
 
     complaint = Complaint.objects.select_related("org_unit").filter(pk=complaint_id).first()

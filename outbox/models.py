@@ -27,6 +27,9 @@ class OutboxMessage(models.Model):
     task_id = models.UUIDField(_("Celery task id"), default=uuid.uuid4, unique=True, editable=False)
     created = models.DateTimeField(_("created"), default=timezone.now)
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    #: Sent with the other pending rows of its task as one message, by the relay (see
+    #: :func:`outbox.services.outbox_enqueue`), instead of on its own right after commit.
+    batch = models.BooleanField(_("batched"), default=False)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
 

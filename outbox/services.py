@@ -34,7 +34,9 @@ import datetime
 import importlib
 import json
 import logging
+import time
 import uuid
+from collections import defaultdict
 
 from celery import current_app
 from django.conf import settings
@@ -65,21 +67,32 @@ def _task_name(task) -> str:
     return task if isinstance(task, str) else task.name
 
 
-def outbox_enqueue(*, task, args=(), kwargs=None, key: str | None = None) -> OutboxMessage:
+def outbox_enqueue(
+    *, task, args=(), kwargs=None, key: str | None = None, batch: bool = False
+) -> OutboxMessage:
     """Record a call of ``task`` (a Celery task or its registered name) in the caller's
     transaction and try to send it once that transaction commits.
 
     With ``key`` the call is recorded once: a second enqueue with the same key returns the
     first row. Arguments must be JSON (what the Celery serializer accepts anyway).
+
+    ``batch``: for work that is much cheaper done for many rows at once (intake's summaries
+    and notifications). The row has exactly one positional argument; nothing is sent after
+    commit but, at most once a second per process, a wake-up of the relay
+    (:func:`outbox_wake`), which sends all pending rows of the task as **one** call with
+    the list of their arguments. The task must accept that list and be idempotent for every
+    element.
     """
     if not connection.in_atomic_block:
         raise OutboxError("outbox_enqueue must run inside the transaction of the change")
     args, kwargs = list(args), dict(kwargs or {})
+    if batch and (len(args) != 1 or kwargs):
+        raise OutboxError("a batched outbox task takes exactly one positional argument")
     try:
         json.dumps([args, kwargs])
     except TypeError as exc:
         raise OutboxError(f"outbox task arguments must be JSON: {exc}") from exc
-    message = OutboxMessage(task=_task_name(task), args=args, kwargs=kwargs, key=key)
+    message = OutboxMessage(task=_task_name(task), args=args, kwargs=kwargs, key=key, batch=batch)
     if key is None:
         message.save(force_insert=True)
     else:
@@ -116,10 +129,14 @@ def relay_after_commit(message: OutboxMessage) -> None:
 
     With a broker this is one publish and nothing else: the worker marks the row when the
     task starts (:func:`outbox_confirm`). A failed publish is recorded (attempts, error),
-    which hands the row to the next relay round (see the module docstring)."""
+    which hands the row to the next relay round (see the module docstring). A batched row
+    only wakes the relay (:func:`outbox_wake`)."""
     try:
         if current_app.conf.task_always_eager:
             outbox_relay(ids=[message.pk])
+            return
+        if message.batch:
+            outbox_wake()
             return
         try:
             _publish(message)
@@ -130,6 +147,36 @@ def relay_after_commit(message: OutboxMessage) -> None:
             logger.warning("outbox: could not send %s (%s); it stays pending", message, exc)
     except Exception:
         logger.exception("outbox: immediate relay of %s failed; it stays pending", message)
+
+
+def batch_seconds() -> float:
+    return getattr(settings, "OUTBOX_BATCH_SECONDS", 1.0)
+
+
+# When this process may next wake the relay (time.monotonic()).
+_next_wake = 0.0
+
+
+def outbox_wake() -> bool:
+    """Have the relay send the pending batched rows in ``OUTBOX_BATCH_SECONDS``: one Celery
+    message (``outbox.tasks.relay_batches`` with that countdown), at most once per that
+    interval and process. Every batched row this process commits meanwhile was committed
+    before the relay runs, so it goes with that round. True if a wake-up was sent; a broker
+    that is down is logged, and the minute's relay sends the rows when it is back."""
+    global _next_wake
+    now = time.monotonic()
+    if now < _next_wake:
+        return False
+    seconds = batch_seconds()
+    _next_wake = now + seconds
+    try:
+        _task("outbox.tasks.relay_batches").apply_async(
+            countdown=seconds, ignore_result=True, retry=True, retry_policy=PUBLISH_RETRY_POLICY
+        )
+    except Exception as exc:
+        logger.warning("outbox: could not wake the relay (%s); the periodic relay will", exc)
+        return False
+    return True
 
 
 def outbox_confirm(*, task_id) -> bool:
@@ -219,33 +266,106 @@ def _send(pk: int) -> str | None:
     return "sent"
 
 
-def outbox_relay(*, limit: int = 500, ids: list[int] | None = None) -> dict[str, int]:
-    """Send up to ``limit`` pending rows (oldest first; only ``ids`` when given): those
-    whose immediate send failed, and those no worker confirmed in ``OUTBOX_CONFIRM_SECONDS``.
+def _send_batch(task: str, pks: list[int]) -> tuple[int, str | None]:
+    """Send the pending batched rows ``pks`` of ``task`` as one call with the list of their
+    arguments, under their locks: (rows sent, None) or (0, "failed" | "down")."""
+    eager = current_app.conf.task_always_eager
+    failure: Exception | None = None
+    with transaction.atomic():
+        rows = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=pks, dispatched_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "args")
+        )
+        if not rows:
+            return 0, None
+        locked, values = [pk for pk, _args in rows], [args[0] for _pk, args in rows]
+        if not eager:
+            try:  # under the rows' locks: no other relay sends them meanwhile
+                _task(task).apply_async(
+                    args=[values], ignore_result=True, retry=True, retry_policy=PUBLISH_RETRY_POLICY
+                )
+            except Exception as exc:
+                failure = exc
+        if failure is None:
+            OutboxMessage.objects.filter(pk__in=locked).update(
+                dispatched_at=timezone.now(), attempts=F("attempts") + 1
+            )
+    if eager and failure is None:
+        try:  # in-process, after the rows' transaction (as _send)
+            _task(task).apply_async(args=[values])
+        except Exception as exc:
+            failure = exc
+    if failure is not None:
+        OutboxMessage.objects.filter(pk__in=locked).update(
+            dispatched_at=None,
+            attempts=F("attempts") + (0 if eager else 1),
+            last_error=f"{type(failure).__name__}: {failure}"[:ERROR_LENGTH],
+        )
+        logger.warning("outbox: could not send %d rows of %s (%s)", len(locked), task, failure)
+        return 0, "down" if _is_broker_down(failure) else "failed"
+    return len(locked), None
 
-    Each row is sent in its own short transaction holding its lock, and marked dispatched
-    only after the broker accepted it. A failed send leaves the row pending with
+
+def outbox_relay(
+    *, limit: int = 500, ids: list[int] | None = None, batches_only: bool = False
+) -> dict[str, int]:
+    """Send up to ``limit`` pending rows (oldest first; only ``ids`` when given): those
+    whose immediate send failed, those no worker confirmed in ``OUTBOX_CONFIRM_SECONDS``,
+    and every batched row (only those with ``batches_only``).
+
+    Each single row is sent in its own short transaction holding its lock, and marked
+    dispatched only after the broker accepted it; the batched rows of one task go as one
+    call, under their locks, the same way. A failed send leaves the rows pending with
     ``attempts`` + 1 and ``last_error``; a broker that is down ends this round (the next
-    round retries). Returns ``{"sent": n, "failed": n}``.
+    round retries). Returns ``{"sent": n, "failed": n}`` (rows).
     """
     candidates = pending_messages().order_by("pk")
     if ids is not None:
         candidates = candidates.filter(pk__in=ids)
+    elif batches_only:
+        candidates = candidates.filter(batch=True)
     else:
         # Rows sent right after their commit are the workers' to confirm; the relay takes
         # them only if no worker has started their task by OUTBOX_CONFIRM_SECONDS.
         stale = timezone.now() - datetime.timedelta(seconds=confirm_seconds())
-        candidates = candidates.filter(Q(attempts__gt=0) | Q(created__lt=stale))
+        candidates = candidates.filter(Q(batch=True) | Q(attempts__gt=0) | Q(created__lt=stale))
+    rows = list(candidates.values_list("pk", "task", "batch")[:limit])
     counts = {"sent": 0, "failed": 0}
-    for pk in list(candidates.values_list("pk", flat=True)[:limit]):
+    batches: dict[str, list[int]] = defaultdict(list)
+    for pk, task, batch in rows:
+        if batch:
+            batches[task].append(pk)
+            continue
         outcome = _send(pk)
         if outcome == "sent":
             counts["sent"] += 1
         elif outcome is not None:
             counts["failed"] += 1
             if outcome == "down":
-                break
+                return counts
+    for task, pks in batches.items():
+        sent, outcome = _send_batch(task, pks)
+        counts["sent"] += sent
+        if outcome is not None:
+            counts["failed"] += len(pks)
+            if outcome == "down":
+                return counts
     return counts
+
+
+def outbox_relay_batches(*, limit: int = 1000, seconds: float = 50) -> dict[str, int]:
+    """Send the pending batched rows, ``limit`` rows a call, until none are left, the broker
+    fails, or ``seconds`` have passed (a backlog after an outage drains in one go)."""
+    total = {"sent": 0, "failed": 0}
+    deadline = time.monotonic() + seconds
+    while True:
+        counts = outbox_relay(limit=limit, batches_only=True)
+        for name, n in counts.items():
+            total[name] += n
+        if counts["failed"] or counts["sent"] < limit or time.monotonic() > deadline:
+            return total
 
 
 def outbox_prune(*, days: int = 7) -> int:

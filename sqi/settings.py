@@ -336,3 +336,6 @@ PUBLIC_PAGE_CACHE_RECHECK_SECONDS = env.float("PUBLIC_PAGE_CACHE_RECHECK_SECONDS
 # Outbox rows sent right after their commit are marked by the worker that starts their task;
 # one that no worker has started after this long is sent again by the relay (same task id).
 OUTBOX_CONFIRM_SECONDS = env.int("OUTBOX_CONFIRM_SECONDS", default=300)
+# Batched outbox rows (intake's summaries and notifications) wait at most about this long
+# for the relay, which sends all of a task's pending rows as one call.
+OUTBOX_BATCH_SECONDS = env.float("OUTBOX_BATCH_SECONDS", default=1.0)

@@ -13,19 +13,20 @@ import shutil
 import socket
 import subprocess
 import time
-from collections import Counter
 
 import pytest
 from celery import shared_task
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_prerun
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from complaints import tasks as complaint_tasks
 from complaints.models import Complaint, Notification
+from complaints.models_summaries import ComplaintSummary
 from insurers.roles import STAFF
 from outbox import services
 from outbox.models import OutboxMessage
@@ -315,23 +316,100 @@ def test_the_relay_is_scheduled_every_minute():
 # ---- complaint intake -----------------------------------------------------------------------
 
 
+@pytest.fixture
+def wake_now(monkeypatch):
+    """This process may wake the relay at once (the wake-up's once-a-second limit is per
+    process, and other tests may just have used it)."""
+    monkeypatch.setattr(services, "_next_wake", 0.0)
+
+
 @pytest.mark.django_db
-def test_intake_leaves_a_notification_for_the_units_staff_in_the_outbox(eager):
+def test_intake_leaves_summaries_and_a_notification_to_one_batched_row(eager):
     tree = Tree()
     staff = user_in(tree.branch_a1, STAFF)
     colleague = user_in(tree.branch_a1, STAFF)
     response = _api(staff).post(URL, api_payload(tree), format="json")
     assert response.status_code == 201, response.json()
     complaint = Complaint.objects.get()
+    assert complaint.summary_pending  # owed to the summary tables, not added in the request
+    assert not ComplaintSummary.objects.exists()
     message = OutboxMessage.objects.get()
-    assert message.task == "complaints.tasks.notify_complaint_received"
+    assert message.task == "complaints.tasks.complaints_received" and message.batch
     assert message.args == [complaint.pk] and message.key == f"received:{complaint.pk}"
 
-    outbox_relay()
+    assert outbox_relay() == {"sent": 1, "failed": 0}
     assert list(Notification.objects.values_list("user", flat=True)) == [colleague.pk]
-    # idempotent: a second delivery of the same task changes nothing
-    assert complaint_tasks.notify_complaint_received.apply(args=[complaint.pk]).get() == 0
+    complaint.refresh_from_db()
+    assert not complaint.summary_pending
+    assert _received(tree.head_a) == 1
+    # idempotent: a second delivery of the same call changes nothing
+    again = complaint_tasks.complaints_received.apply(args=[[complaint.pk]]).get()
+    assert again == {"summarised": 0, "notified": 0}
     assert Notification.objects.count() == 1
+    assert _received(tree.head_a) == 1
+
+
+@pytest.mark.django_db
+def test_the_relay_sends_a_tasks_batched_rows_as_one_call(eager):
+    with transaction.atomic():
+        for value in ("a", "b", "c"):
+            outbox_enqueue(task=record, args=[value], batch=True)
+        outbox_enqueue(task=record, args=["single"])
+    assert outbox_relay() == {"sent": 4, "failed": 0}
+    assert sorted((value for _id, value in CALLS), key=str) == [["a", "b", "c"], "single"]
+    assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
+    assert outbox_relay() == {"sent": 0, "failed": 0}
+
+
+def test_a_batched_row_takes_exactly_one_positional_argument(db):
+    with transaction.atomic(), pytest.raises(OutboxError):
+        outbox_enqueue(task=record, args=[1, 2], batch=True)
+    with transaction.atomic(), pytest.raises(OutboxError):
+        outbox_enqueue(task=record, args=[1], kwargs={"x": 1}, batch=True)
+
+
+@pytest.mark.django_db
+def test_a_failed_batch_leaves_every_row_pending(eager, monkeypatch):
+    with transaction.atomic():
+        for value in (1, 2):
+            outbox_enqueue(task=record, args=[value], batch=True)
+
+    def broken(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(record, "apply_async", broken)
+    assert outbox_relay() == {"sent": 0, "failed": 2}
+    rows = list(OutboxMessage.objects.order_by("pk"))
+    assert all(r.is_pending and r.last_error for r in rows)
+    monkeypatch.undo()
+    assert outbox_relay() == {"sent": 2, "failed": 0}
+    assert [value for _id, value in CALLS] == [[1, 2]]
+
+
+@pytest.mark.django_db
+def test_committing_a_batched_row_wakes_the_relay_once_a_second(
+    settings, wake_now, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_BATCH_SECONDS = 60
+    sent = []
+    monkeypatch.setattr(
+        app.tasks["outbox.tasks.relay_batches"], "apply_async", lambda **kw: sent.append(kw)
+    )
+    previous, app.conf.task_always_eager = app.conf.task_always_eager, False
+    try:
+        for value in (1, 2):
+            with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+                outbox_enqueue(task=record, args=[value], batch=True)
+    finally:
+        app.conf.task_always_eager = previous
+    # one wake-up, due after the interval: both rows were committed before it runs
+    assert [kw["countdown"] for kw in sent] == [60]
+    assert OutboxMessage.objects.filter(dispatched_at__isnull=True, attempts=0).count() == 2
+
+
+def _received(unit) -> int:
+    """Complaints received, in the head office's summary rows."""
+    return ComplaintSummary.objects.filter(org_unit=unit).aggregate(n=Sum("received"))["n"] or 0
 
 
 def _api(user) -> APIClient:
@@ -341,7 +419,7 @@ def _api(user) -> APIClient:
 
 
 @pytest.mark.django_db
-def test_intake_answers_201_with_a_dead_broker(django_capture_on_commit_callbacks):
+def test_intake_answers_201_with_a_dead_broker(wake_now, django_capture_on_commit_callbacks):
     tree = Tree()
     staff = user_in(tree.branch_a1, STAFF)
     with broker_at(f"redis://127.0.0.1:{free_port()}/0"):
@@ -352,7 +430,7 @@ def test_intake_answers_201_with_a_dead_broker(django_capture_on_commit_callback
     assert response.status_code == 201, response.json()
     assert took < 10
     message = OutboxMessage.objects.get()
-    assert message.is_pending and message.attempts == 1 and message.last_error
+    assert message.is_pending  # the relay's, once the broker is back
     assert Complaint.objects.count() == 1
 
 
@@ -425,12 +503,13 @@ def private_redis():
 
 @pytest.fixture
 def executions():
-    """Task id → how often a worker started it, for the intake notification task."""
-    counts: Counter[str] = Counter()
+    """Task id → (how often a worker started it, its complaint ids), for intake's task."""
+    counts: dict[str, tuple[int, list]] = {}
 
-    def count(sender=None, task_id=None, **kwargs):
-        if sender is not None and sender.name == "complaints.tasks.notify_complaint_received":
-            counts[task_id] += 1
+    def count(sender=None, task_id=None, args=None, **kwargs):
+        if sender is not None and sender.name == "complaints.tasks.complaints_received":
+            runs, _ids = counts.get(task_id, (0, None))
+            counts[task_id] = (runs + 1, list(args[0]))
 
     task_prerun.connect(count, weak=False)
     yield counts
@@ -439,7 +518,7 @@ def executions():
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_broker_outage_keeps_the_work_and_delivers_it_once(private_redis, executions):
+def test_broker_outage_keeps_the_work_and_delivers_it_once(private_redis, executions, wake_now):
     tree = Tree()
     staff = user_in(tree.branch_a1, STAFF)
     colleague = user_in(tree.branch_a1, STAFF)
@@ -456,15 +535,16 @@ def test_broker_outage_keeps_the_work_and_delivers_it_once(private_redis, execut
             assert time.monotonic() - started < 10, "a dead broker must not hold up a request"
         assert Complaint.objects.count() == 3
         pending = list(OutboxMessage.objects.order_by("pk"))
-        assert len(pending) == 3
-        assert all(m.is_pending and m.attempts == 1 and m.last_error for m in pending)
-        assert outbox_relay() == {"sent": 0, "failed": 1}  # still down: nothing lost
+        assert len(pending) == 3 and all(m.is_pending and m.batch for m in pending)
+        assert outbox_relay() == {"sent": 0, "failed": 3}  # still down: nothing lost
+        assert all(m.attempts == 1 and m.last_error for m in OutboxMessage.objects.all())
         assert not Notification.objects.exists()
+        assert Complaint.objects.filter(summary_pending=True).count() == 3
 
         private_redis.start()  # the broker is back, on the same port, empty
         assert outbox_relay() == {"sent": 3, "failed": 0}
         assert outbox_relay() == {"sent": 0, "failed": 0}
-        assert private_redis.queued() == 3
+        assert private_redis.queued() == 1  # the three rows go as one call
 
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             deadline = time.monotonic() + 30
@@ -472,26 +552,31 @@ def test_broker_outage_keeps_the_work_and_delivers_it_once(private_redis, execut
                 Notification.objects.count() < 3 or private_redis.queued()
             ):
                 time.sleep(0.1)
-            # With the broker up, a new complaint's work goes out right after its commit
-            # and the worker that starts the task marks the row; the relay never sends it.
+            # With the broker up, a new complaint wakes the relay after its commit; the
+            # relay (in the worker) sends its row within OUTBOX_BATCH_SECONDS.
+            services._next_wake = 0.0
             response = api.post(URL, api_payload(tree), format="json")
             assert response.status_code == 201, response.json()
             fresh = OutboxMessage.objects.latest("pk")
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and fresh.is_pending:
+            while time.monotonic() < deadline and (
+                fresh.is_pending or Notification.objects.count() < 4
+            ):
                 time.sleep(0.1)
                 fresh.refresh_from_db()
-            assert not fresh.is_pending and fresh.attempts == 0 and not fresh.last_error
+            assert not fresh.is_pending and fresh.attempts == 1 and not fresh.last_error
             time.sleep(0.5)  # room for a duplicate delivery to show itself
             assert outbox_relay() == {"sent": 0, "failed": 0}
-            pending.append(fresh)
 
     assert private_redis.queued() == 0
-    task_ids = {str(m.task_id) for m in pending}
-    assert dict(executions) == dict.fromkeys(task_ids, 1)  # each task ran exactly once
+    assert all(runs == 1 for runs, _ids in executions.values())  # each call ran once
+    delivered = sorted(pk for _runs, ids in executions.values() for pk in ids)
+    assert delivered == sorted(Complaint.objects.values_list("pk", flat=True))  # each once
     assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
     notified = Notification.objects.values_list("user", "complaint")
     assert sorted(notified) == sorted(
         (colleague.pk, pk) for pk in Complaint.objects.values_list("pk", flat=True)
     )
+    assert not Complaint.objects.filter(summary_pending=True).exists()
+    assert _received(tree.head_a) == 4  # every complaint counted once in the summary tables
     assert os.environ.get("REDIS_URL") != private_redis.url  # the shared Redis was untouched
