@@ -9,10 +9,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from simple_history.models import HistoricalRecords
 
 from complaints.models import PHONE_VALIDATOR, Complaint
 from insurers.models import Insurer, OrgUnit
+from sqi.history import HistoricalRecords
 
 REGION = RegexValidator(r"^\d{6}$", _("A region code is six digits (GB/T 2260)."))
 

@@ -15,9 +15,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from simple_history.models import HistoricalRecords
 
 from insurers.models import Insurer, OrgUnit
+from sqi.history import HistoricalRecords
 
 NARRATIVE_MAX = 5000
 

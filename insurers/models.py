@@ -13,8 +13,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
+
+from sqi.history import HistoricalRecords
 
 from . import credit_code
 

@@ -15,10 +15,10 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, transition
-from simple_history.models import HistoricalRecords
 
 from complaints.models import ProductLine
 from insurers.models import ConstraintErrorsOnFields, Insurer
+from sqi.history import HistoricalRecords
 
 from . import methodology as method
 

@@ -44,7 +44,7 @@ class InsurerOfUnitField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
-class ComplaintInputSerializer(serializers.Serializer):
+class ComplaintInputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """Intake. Types only: the rules (ID check digit, taxonomy, scope) are the service's."""
 
     # The unit first: its lookup brings its insurer along, which the insurer field then

@@ -424,12 +424,23 @@ def test_naming_the_units_insurer_takes_no_query_of_its_own(clock, tree, people)
 
 
 def test_serializer_fields_are_built_once_and_never_shared():
-    from complaints.api.serializers import ComplaintDetailSerializer, ComplaintListSerializer
+    from complaints.api.serializers import (
+        ComplaintDetailSerializer,
+        ComplaintInputSerializer,
+        ComplaintListSerializer,
+    )
 
-    first, second = ComplaintDetailSerializer(), ComplaintDetailSerializer()
-    for name, field in first.fields.items():
-        assert field is not second.fields[name] and field.parent is first
-    assert "_prebuilt_fields" in ComplaintDetailSerializer.__dict__
+    for cls in (ComplaintDetailSerializer, ComplaintInputSerializer):
+        first, second = cls(), cls()
+        for name, field in first.fields.items():
+            assert field is not second.fields[name] and field.parent is first
+            assert second.fields[name].parent is second
+            inner = getattr(field, "child", None)
+            if inner is not None:  # a field holding a field is copied whole
+                assert inner is not second.fields[name].child and inner.parent is field
+        assert "_prebuilt_fields" in cls.__dict__
+        # the class's own copy is never bound to an instance
+        assert all(f.parent is None for f in cls.__dict__["_prebuilt_fields"].values())
     # Each class builds its own: the list shape never takes the detail's fields.
     assert "narrative" not in ComplaintListSerializer().fields
     assert "narrative" in ComplaintDetailSerializer().fields
