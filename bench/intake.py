@@ -15,10 +15,13 @@ Then the idempotency storm: 50 clients, released together by a barrier, send the
 with the same ``Idempotency-Key``; there must be exactly one complaint for it and every client
 must get the same reference.
 
-Celery messages (the outbox hands each new complaint to Redis) go to a Redis database of the
+Celery messages (intake wakes the outbox relay through Redis) go to a Redis database of the
 bench's own (``--redis-db``, default 10; the cache the next one), never to the developer's
-queue, and are deleted at the end. Exits non-zero when 201s != rows, on any 5xx, or when the
-storm fails. The last line is for scripts:
+queue, and are deleted at the end. No worker runs meanwhile: what intake leaves to the
+batched task (summary tables, notifications) is then done here, in-process, as a worker
+would, and its time and CPU per complaint are printed; nothing may be left owed, and the
+summary tables must equal a full rebuild. Exits non-zero when 201s != rows, on any 5xx,
+when the storm fails or the deferred work is not all done. The last line is for scripts:
 
     intake rps=<x> p99_ms=<x> responses_201=<n> rows=<n> errors_5xx=<n>
 """
@@ -26,6 +29,7 @@ storm fails. The last line is for scripts:
 import argparse
 import http.client
 import json
+import logging
 import os
 import shutil
 import socket
@@ -303,6 +307,18 @@ def build_org():
     )
     user.is_staff = True
     user.save(update_fields=["is_staff"])
+    # A handler at each branch, whom the deferred work notifies of each new complaint.
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from insurers import roles, services
+
+    for n, branch in enumerate(branches):
+        handler = get_user_model().objects.create_user(
+            username=f"bench_handler_{n}", password=None, email=f"handler{n}@example.com"
+        )
+        handler.groups.add(Group.objects.get(name=roles.STAFF))
+        services.unit_membership_add(user=handler, org_unit=branch)
     return insurer, branches, user, Token.objects.create(user=user).key
 
 
@@ -346,6 +362,44 @@ def drop_celery_queue(url: str) -> None:
         print(f"note: could not clear the Celery queue at {url}: {exc}")
 
 
+def drain_deferred_work() -> bool:
+    """Do what intake left to the batched task (summaries, notifications), as the worker
+    would: the relay's batches, in this process (no broker here, so in-process). Prints its
+    time and CPU per complaint, and checks that nothing is left owed and that the summary
+    tables equal a full rebuild."""
+    from proc_cpu import named_cpu  # bench/proc_cpu.py
+
+    from complaints import summaries
+    from complaints.models import Complaint, Notification
+    from outbox.models import OutboxMessage
+    from outbox.services import outbox_relay_batches
+
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)  # a line per batch
+    owed = Complaint.objects.filter(summary_pending=True).count()
+    wall, cpu, pg = time.perf_counter(), time.process_time(), named_cpu("postgres")
+    total = {"sent": 0, "failed": 0}
+    while True:
+        counts = outbox_relay_batches(seconds=600)
+        total = {k: total[k] + counts[k] for k in total}
+        if not counts["sent"] or counts["failed"]:
+            break
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    pg = named_cpu("postgres") - pg
+    left = Complaint.objects.filter(summary_pending=True).count()
+    pending = OutboxMessage.objects.filter(dispatched_at__isnull=True).count()
+    kept = summaries.summary_rows()
+    summaries.summaries_rebuild()
+    equal = summaries.summary_rows() == kept
+    per = 1000 / max(owed, 1)
+    print(
+        f"deferred work for {owed} complaints (summaries, {Notification.objects.count()} "
+        f"notifications and emails): {total['sent']} outbox rows in {wall:.1f} s; CPU per complaint: this process {cpu * per:.2f} ms, "
+        f"PostgreSQL {pg * per:.2f} ms; left owed {left}, rows pending {pending}; summary "
+        f"tables " + ("equal" if equal else "DIFFERENT") + " to a full rebuild"
+    )
+    return total["failed"] == 0 and left == 0 and pending == 0 and equal
+
+
 # ---- main -------------------------------------------------------------------------------------
 
 
@@ -368,6 +422,8 @@ def main() -> int:
     from scratch_db import bench_url, configure, ensure_database  # bench/scratch_db.py
 
     url, admin_url = bench_url(args.database, "bench/intake.py")
+    # The deferred work emails each notification: kept in memory, not printed.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
     t0 = time.perf_counter()
     ensure_database(admin_url, args.database, drop=True)
     configure(url)
@@ -470,7 +526,8 @@ def main() -> int:
         f"references {sorted(r or '-' for r in storm_refs)}, new complaints {storm_rows}, "
         f"key rows {storm_keys}: " + ("ok" if storm_ok else "FAILED")
     )
-    ok = load.created == rows and load.errors_5xx == 0 and storm_ok
+    deferred_ok = drain_deferred_work()
+    ok = load.created == rows and load.errors_5xx == 0 and storm_ok and deferred_ok
     print(
         f"intake rps={load.rps:.1f} p99_ms={load.percentile(99):.1f} "
         f"responses_201={load.created} rows={rows} errors_5xx={load.errors_5xx}"

@@ -276,15 +276,19 @@ def _send_batch(task: str, pks: list[int]) -> tuple[int, str | None]:
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(pk__in=pks, dispatched_at__isnull=True)
             .order_by("pk")
-            .values_list("pk", "args")
+            .values_list("pk", "args", "task_id")
         )
         if not rows:
             return 0, None
-        locked, values = [pk for pk, _args in rows], [args[0] for _pk, args in rows]
+        locked, values = [row[0] for row in rows], [row[1][0] for row in rows]
         if not eager:
             try:  # under the rows' locks: no other relay sends them meanwhile
                 _task(task).apply_async(
-                    args=[values], ignore_result=True, retry=True, retry_policy=PUBLISH_RETRY_POLICY
+                    args=[values],
+                    task_id=str(rows[0][2]),  # the first row's: a re-send is the same task
+                    ignore_result=True,
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY_POLICY,
                 )
             except Exception as exc:
                 failure = exc

@@ -11,8 +11,8 @@ the task may run twice. These tests prove that either is harmless:
   ``index_run_sweep_stale``, and the redelivered message, taken by a new worker, recomputes
   the run with the fingerprint and results of an undisturbed run and publishes it;
 * the same message delivered twice (same task id and arguments) to one worker changes
-  nothing the second time: ``compute_index``, the complaint rollup and the outbox-relayed
-  complaint notification.
+  nothing the second time: ``compute_index``, the complaint rollup and intake's
+  outbox-relayed batch (summaries and notifications).
 """
 
 import datetime
@@ -31,12 +31,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from complaints import summaries
 from complaints import tasks as complaint_tasks
 from complaints.models import Complaint, Notification, Status
 from complaints.services import complaint_create
 from insurers.roles import STAFF
+from outbox import services as outbox_services
 from outbox.models import OutboxMessage
-from outbox.services import _publish
+from outbox.services import outbox_relay
 from sqi import tasks
 from sqi.celery import app
 from sqi.models import ComplaintStatistic, IndexResult, IndexRun, Period, RunStatus
@@ -285,11 +287,13 @@ def test_a_duplicated_delivery_changes_nothing(
     staff = user_in(tree.branch_a1, STAFF)
     colleague = user_in(tree.branch_a1, STAFF)
     another = user_in(tree.branch_a1, STAFF)
-    notify = complaint_tasks.notify_complaint_received
-    # The relay sends with the task's default options: route them to this test's queue.
-    monkeypatch.setattr(notify, "queue", own_queue, raising=False)
-    monkeypatch.setattr(notify, "_exec_options", None)
-    with transaction.atomic():  # on commit the outbox relays the notification (once)
+    received = complaint_tasks.complaints_received
+    # The relay sends with the task's default options: route them to this test's queue; and
+    # no wake-up of the relay after commit (it would go to the shared default queue).
+    monkeypatch.setattr(received, "queue", own_queue, raising=False)
+    monkeypatch.setattr(received, "_exec_options", None)
+    monkeypatch.setattr(outbox_services, "_next_wake", float("inf"))
+    with transaction.atomic():
         complaint = complaint_create(
             by=staff, insurer=tree.insurer_a, org_unit=tree.branch_a1, **intake()
         )
@@ -298,10 +302,15 @@ def test_a_duplicated_delivery_changes_nothing(
             complaint_create(by=staff, insurer=tree.insurer_a, org_unit=tree.branch_a1, **intake())
     Complaint.objects.update(status=Status.ACCEPTED)
     period = Period.objects.get_or_create(code=str(complaint.received_on.year))[0].code
-    outbox = OutboxMessage.objects.get(args=[complaint.pk])
-    assert outbox.is_pending and outbox.attempts == 0  # sent; its worker marks it
+    rows = list(OutboxMessage.objects.order_by("pk"))
+    complaint_ids = Complaint.objects.order_by("pk").values_list("pk", flat=True)
+    assert [r.args for r in rows] == [[pk] for pk in complaint_ids]
+    assert all(r.batch and r.is_pending for r in rows)
+    assert outbox_relay(batches_only=True) == {"sent": 3, "failed": 0}  # one call for three
     assert not Notification.objects.exists()  # sent to our queue, no worker yet
-    _publish(outbox)  # the same message again, same task id: a duplicated delivery
+    ids = [r.args[0] for r in rows]
+    # The same message again, same task id: a duplicated delivery.
+    received.apply_async(args=[ids], task_id=str(rows[0].task_id))
 
     # -- compute_index twice for one run, with the same task id
     run = index_run_create(period="2025", peer_group="life")
@@ -317,8 +326,10 @@ def test_a_duplicated_delivery_changes_nothing(
     rollup.delay()
     last = tasks.rollup_complaint_statistics.s(period).set(queue=own_queue).delay()
 
-    snapshots[notify.name] = lambda: sorted(
-        Notification.objects.filter(complaint=complaint).values_list("pk", "user", "created")
+    snapshots[received.name] = lambda: (
+        sorted(Notification.objects.values_list("pk", "user", "complaint", "created")),
+        summaries.summary_rows(),
+        sorted(Complaint.objects.values_list("pk", "summary_pending")),
     )
     snapshots[tasks.compute_index.name] = lambda: {
         "runs": sorted(IndexRun.objects.values_list("pk", "status", "fingerprint")),
@@ -340,21 +351,23 @@ def test_a_duplicated_delivery_changes_nothing(
     by_task: dict[str, list[dict]] = {}
     for execution in seen:
         by_task.setdefault(execution["task"], []).append(execution)
-    notified, computed, rolled = (
-        # the two other complaints' notifications went through the queue as well
-        [e for e in by_task[notify.name] if e["id"] == str(outbox.task_id)],
+    received_runs, computed, rolled = (
+        by_task[received.name],
         by_task[tasks.compute_index.name],
         by_task[tasks.rollup_complaint_statistics.name][:2],
     )
-    assert len(notified) == len(computed) == len(rolled) == 2
+    assert len(received_runs) == len(computed) == len(rolled) == 2
 
-    # Notification: one per person (the unit's staff but not whoever logged it), once.
-    assert [e["id"] for e in notified] == [str(outbox.task_id)] * 2
-    assert [e["retval"] for e in notified] == [2, 0]
-    assert notified[0]["state"] == notified[1]["state"]
-    assert Notification.objects.filter(complaint=complaint).count() == 2
-    outbox.refresh_from_db()
-    assert not outbox.is_pending  # the worker marked it when the first delivery started
+    # Intake's batched work: summaries and one notification per person (the unit's staff
+    # but not whoever logged it) for each complaint, once; the repeat changed nothing.
+    assert [e["id"] for e in received_runs] == [str(rows[0].task_id)] * 2
+    assert [e["retval"] for e in received_runs] == [
+        {"summarised": 3, "notified": 6},
+        {"summarised": 0, "notified": 0},
+    ]
+    assert received_runs[0]["state"] == received_runs[1]["state"]
+    assert Notification.objects.count() == 6
+    assert not Complaint.objects.filter(summary_pending=True).exists()
     assert set(Notification.objects.filter(complaint=complaint).values_list("user", flat=True)) == {
         colleague.pk,
         another.pk,
