@@ -393,7 +393,8 @@ def drain_deferred_work() -> bool:
     per = 1000 / max(owed, 1)
     print(
         f"deferred work for {owed} complaints (summaries, {Notification.objects.count()} "
-        f"notifications and emails): {total['sent']} outbox rows in {wall:.1f} s; CPU per complaint: this process {cpu * per:.2f} ms, "
+        f"notifications and emails): {total['sent']} outbox rows in {wall:.1f} s; "
+        f"CPU per complaint: this process {cpu * per:.2f} ms, "
         f"PostgreSQL {pg * per:.2f} ms; left owed {left}, rows pending {pending}; summary "
         f"tables " + ("equal" if equal else "DIFFERENT") + " to a full rebuild"
     )
