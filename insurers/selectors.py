@@ -9,6 +9,8 @@ from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 
+from sqi.compiled import CompiledQuery
+
 from .models import Insurer, OrgUnit, ReceptionDay, ServiceOfficer, UnitMembership
 from .roles import sees_every_unit
 
@@ -61,7 +63,7 @@ def _subquery(sql: str, params=()):
 
 
 def _token_query():
-    """The token (key to fill in), its user and, per user, the comma-joined permissions
+    """The tokens (filter by key), their users and, per user, the comma-joined permissions
     (own and through groups), role names and unit paths (memberships, active posts)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group, Permission
@@ -90,56 +92,35 @@ def _token_query():
             f"WHERE {_q(model, 'user')} = {user_id}{condition}"
         )
 
-    return (
-        Token.objects.filter(key=_KEY_SLOT)
-        .select_related("user")
-        .annotate(
-            own_perms=_subquery(
-                f"SELECT {_joined(perm)} FROM {_q(user_perms)} {perms_via(user_perms)} "  # noqa: S608 - names from _meta
-                f"WHERE {_q(user_perms, 'user')} = {user_id}",
-            ),
-            group_perms=_subquery(
-                f"SELECT {_joined(perm)} FROM {_q(user_groups)} JOIN {_q(group_perms)} "  # noqa: S608 - names from _meta
-                f"ON {_q(group_perms, 'group')} = {_q(user_groups, 'group')} "
-                f"{perms_via(group_perms)} WHERE {_q(user_groups, 'user')} = {user_id}",
-            ),
-            role_list=_subquery(
-                f"SELECT {_joined(_q(Group, 'name'))} FROM {_q(user_groups)} "  # noqa: S608 - names from _meta
-                f"JOIN {_q(Group)} ON {_q(Group, 'id')} = {_q(user_groups, 'group')} "
-                f"WHERE {_q(user_groups, 'user')} = {user_id} AND {_q(Group, 'name')} "
-                f"IN ({', '.join(['%s'] * len(ALL_ROLES))})",
-                ALL_ROLES,
-            ),
-            member_paths=_subquery(paths_of(UnitMembership)),
-            officer_paths=_subquery(
-                paths_of(ServiceOfficer, f" AND {_q(ServiceOfficer, 'ended')} IS NULL")
-            ),
-        )
+    return Token.objects.select_related("user").annotate(
+        own_perms=_subquery(
+            f"SELECT {_joined(perm)} FROM {_q(user_perms)} {perms_via(user_perms)} "  # noqa: S608 - names from _meta
+            f"WHERE {_q(user_perms, 'user')} = {user_id}",
+        ),
+        group_perms=_subquery(
+            f"SELECT {_joined(perm)} FROM {_q(user_groups)} JOIN {_q(group_perms)} "  # noqa: S608 - names from _meta
+            f"ON {_q(group_perms, 'group')} = {_q(user_groups, 'group')} "
+            f"{perms_via(group_perms)} WHERE {_q(user_groups, 'user')} = {user_id}",
+        ),
+        role_list=_subquery(
+            f"SELECT {_joined(_q(Group, 'name'))} FROM {_q(user_groups)} "  # noqa: S608 - names from _meta
+            f"JOIN {_q(Group)} ON {_q(Group, 'id')} = {_q(user_groups, 'group')} "
+            f"WHERE {_q(user_groups, 'user')} = {user_id} AND {_q(Group, 'name')} "
+            f"IN ({', '.join(['%s'] * len(ALL_ROLES))})",
+            ALL_ROLES,
+        ),
+        member_paths=_subquery(paths_of(UnitMembership)),
+        officer_paths=_subquery(
+            paths_of(ServiceOfficer, f" AND {_q(ServiceOfficer, 'ended')} IS NULL")
+        ),
     )
 
 
 #: Stands for the token's key in the compiled statement of :func:`token_with_user`.
 _KEY_SLOT = "sqi-token-key-slot"
-#: That statement compiled once per database: (sql, params, key index, compiler, converters).
-_compiled_token_query: dict[str, tuple] = {}
-
-
-def _token_statement():
-    """The statement of :func:`_token_query`, compiled once per database (building and
-    compiling it is most of the cost of an authenticated API request otherwise)."""
-    compiled = _compiled_token_query.get(connection.alias)
-    if compiled is None:
-        compiler = _token_query().query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        converters = compiler.get_converters([column for column, _sql, _alias in compiler.select])
-        compiled = (sql, list(params), list(params).index(_KEY_SLOT), compiler, converters)
-        _compiled_token_query[connection.alias] = compiled
-    return compiled
-
-
-def _instance(model, compiler, row, select_fields):
-    names = [compiler.select[i][0].target.attname for i in select_fields]
-    return model.from_db(connection.alias, names, [row[i] for i in select_fields])
+#: That statement, compiled once per database (building and compiling it is most of the
+#: cost of an authenticated API request otherwise).
+_token_statement = CompiledQuery(lambda key: _token_query().filter(key=key), _KEY_SLOT)
 
 
 def token_with_user(key: str):
@@ -152,26 +133,13 @@ def token_with_user(key: str):
     ``ModelBackend``, :func:`insurers.roles.role_names` and :func:`user_root_paths` keep them
     per user object (superusers excepted: their permissions are all permissions, which this
     does not read). Codenames, app labels, role names and tree paths never hold a comma.
-    The statement is :func:`_token_query`'s, compiled once; the row goes through the same
-    converters as the ORM's (time zones on SQLite).
+    The statement is :func:`_token_query`'s, compiled once (:class:`sqi.compiled.CompiledQuery`);
+    the row goes through the same converters as the ORM's (time zones on SQLite).
     """
-    sql, params, slot, compiler, converters = _token_statement()
-    params = [*params]
-    params[slot] = key
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
+    token, extra = _token_statement.first(key)
+    if token is None:
         return None
-    row = list(rows[0])
-    if converters:
-        row = list(next(iter(compiler.apply_converters([row], converters))))
-    klass = compiler.klass_info
-    token = _instance(klass["model"], compiler, row, klass["select_fields"])
-    (related,) = klass["related_klass_infos"]
-    user = _instance(related["model"], compiler, row, related["select_fields"])
-    token.user = user
-    extra = {name: row[i] for name, i in compiler.annotation_col_map.items()}
+    user = token.user
 
     def split(name: str) -> set[str]:
         return set(extra[name].split(",")) if extra[name] else set()
