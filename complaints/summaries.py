@@ -11,15 +11,25 @@ a group or head office hold the sum of the contributions of the complaints in it
 complaint counts in the rows of its head office and, if its insurer has one, its group
 (:func:`summary_units`). Smaller scopes (branches, sub-branches) are read live.
 
-- **Incrementally, in the same transaction as the change.** ``complaints.services`` reads the
-  stored complaint before it saves a change (:func:`stored_contribution`) and, after saving,
-  applies the difference between the new and the old contribution
-  (:func:`apply_change`): a few ``UPDATE … SET n = n + d`` on the affected rows, which
-  lock only those rows (concurrent changes to complaints of the same insurer, month, line
-  and channel queue on that row until they commit; the transactions are short). Intake
-  (every channel, and the file import) adds the new complaints' contributions; a correction
-  in the admin is followed the same way. So after any change made through the product the
-  tables equal the live aggregate, and a rollback undoes both.
+- **Incrementally.** ``complaints.services`` reads the stored complaint before it saves a
+  change (:func:`stored_contribution`) and, after saving, applies the difference between the
+  new and the old contribution (:func:`apply_change`) in the same transaction: one upsert
+  per table (``INSERT … ON CONFLICT DO UPDATE SET n = n + d``), which locks only the rows it
+  touches (concurrent changes to complaints of the same insurer, month, line and channel
+  queue on that row until they commit; the transactions are short). The file import adds
+  its complaints the same way, in its transaction; a correction in the admin is followed
+  the same way. So after any change the tables equal the live aggregate, and a rollback
+  undoes both.
+- **Intake, within a second or so.** A complaint received on the staff form, the public
+  form or the API is saved with ``summary_pending`` and one batched outbox row: the request
+  does no summary work. The relay sends all pending rows as one call of
+  ``complaints.tasks.complaints_received``, which adds their contributions
+  (:func:`summaries_catch_up`) and clears the flags in one transaction: exactly once, as the
+  rows are locked and re-read first. Until then the complaint's changes leave the tables
+  alone (:func:`stored_contribution` answers None), and the catch-up adds the complaint as
+  it is then. A rebuild counts pending complaints and clears their flags. The tables can
+  therefore lag the live aggregate by the complaints of the last second; the dashboard only
+  reads them for months that ended before today, and reads the running month live.
 - **Rebuilt in full** by :func:`summaries_rebuild` (the Celery task
   ``complaints.tasks.rebuild_dashboard_summaries``, nightly, and by hand): for writes that
   bypass the services — the demo loader's bulk rows, a data migration, raw SQL — and after

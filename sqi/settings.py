@@ -116,6 +116,17 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Prepared statements: parameters sent apart from the SQL (psycopg's server-side
+    # binding), so that a statement run again has the same text, and psycopg prepares it on
+    # its fifth run on a connection; PostgreSQL then parses and plans it once per connection
+    # instead of on every run. That halves PostgreSQL's CPU per intake (bench/README.md,
+    # intake). Django leaves both off by default for the sake of connection poolers: turn
+    # them off (DB_PREPARED_STATEMENTS=false) behind a pooler in transaction mode that cannot
+    # keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -5,6 +5,7 @@ The production checks run ``manage.py`` in a subprocess, because settings are re
 process from the environment and ``SQI_ENV=production`` changes what they are.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -207,3 +208,39 @@ def test_the_cache_gets_its_own_redis_database():
     assert _next_database("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/1"
     assert _next_database("redis://h:6379/4") == "redis://h:6379/5"
     assert _next_database("redis://h:6379") == "redis://h:6379/1"
+
+
+def _database_options(**env: str) -> dict:
+    script = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
+    )
+    base = {k: v for k, v in os.environ.items() if k != "DB_PREPARED_STATEMENTS"}
+    result = manage("shell", "-c", script, env={**base, **env})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_uses_prepared_statements_unless_turned_off():
+    url = "postgres://postgres@127.0.0.1:5432/sqi_unused"
+    assert _database_options(DATABASE_URL=url) == {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
+    assert _database_options(DATABASE_URL=url, DB_PREPARED_STATEMENTS="false") == {}
+    assert _database_options(DATABASE_URL="sqlite:////tmp/unused.sqlite3") == {}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_repeated_statement_is_prepared_on_the_connection():
+    from django.db import connection
+
+    from insurers.models import Insurer
+
+    for _ in range(6):
+        list(Insurer.objects.filter(pk=1))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "insurers_insurer"' in sql for sql in prepared), prepared
