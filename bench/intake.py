@@ -1,7 +1,8 @@
 """Complaint intake under load: gunicorn (2 workers), PostgreSQL, Redis, N clients.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sqi_dev REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/intake.py [--clients 8] [--seconds 20] [--worker-class gthread]
+        .venv/bin/python bench/intake.py [--clients 8] [--seconds 20] [--worker-class gthread] \\
+        [--worker]
 
 It drops and recreates its own database ``sqi_bench_intake`` on DATABASE_URL's server (a
 clean row count every run), migrates it, and builds one insurer (head office, two branches)
@@ -17,9 +18,10 @@ must get the same reference.
 
 Celery messages (intake wakes the outbox relay through Redis) go to a Redis database of the
 bench's own (``--redis-db``, default 10; the cache the next one), never to the developer's
-queue, and are deleted at the end. No worker runs meanwhile: what intake leaves to the
-batched task (summary tables, notifications) is then done here, in-process, as a worker
-would, and its time and CPU per complaint are printed; nothing may be left owed, and the
+queue, and are deleted at the end. No worker runs meanwhile (with ``--worker`` one does, on
+the same two cores, and the run waits for it to catch up): what intake left to the batched
+task (summary tables, notifications) is then done here, in-process, as a worker would, and
+its time and CPU per complaint are printed; nothing may be left owed, and the
 summary tables must equal a full rebuild. Exits non-zero when 201s != rows, on any 5xx,
 when the storm fails or the deferred work is not all done. The last line is for scripts:
 
@@ -288,6 +290,69 @@ def idempotency_storm(
     return results
 
 
+class CeleryWorker:
+    """A Celery worker (solo pool, one process) on the bench's database and Redis, for
+    ``--worker``: it runs intake's batched work while the load goes on."""
+
+    def __init__(self, *, database_url: str, redis_url: str):
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "sqi.settings",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SQI_ENV": "development",
+        }
+        self.env.pop("PYTEST_XDIST_WORKER", None)
+        self.log_path = os.path.join(tempfile.gettempdir(), f"intake-worker-{os.getpid()}.log")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [celery, "-A", "sqi", "worker", "--pool", "solo", "-l", "warning"],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def cpu(self) -> float:
+        from proc_cpu import children_cpu, process_cpu  # bench/proc_cpu.py
+
+        if self.process is None:
+            return 0.0
+        return process_cpu(self.process.pid) + children_cpu(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+            self.log.close()
+
+
+def wait_until_caught_up(seconds: float = 180) -> float | None:
+    """Seconds until no outbox row is pending and no complaint owes its summary (None: not
+    within ``seconds``)."""
+    from complaints.models import Complaint
+    from outbox.models import OutboxMessage
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        if not (
+            OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
+            or Complaint.objects.filter(summary_pending=True).exists()
+        ):
+            return time.perf_counter() - started
+        time.sleep(0.2)
+    return None
+
+
 # ---- data -------------------------------------------------------------------------------------
 
 
@@ -391,12 +456,18 @@ def drain_deferred_work() -> bool:
     summaries.summaries_rebuild()
     equal = summaries.summary_rows() == kept
     per = 1000 / max(owed, 1)
+    done = (
+        f"deferred work for {owed} complaints (summaries, notifications and emails): "
+        f"{total['sent']} outbox rows in {wall:.1f} s; CPU per complaint: this process "
+        f"{cpu * per:.2f} ms, PostgreSQL {pg * per:.2f} ms"
+        if owed
+        else "deferred work: none left (the worker did it)"
+    )
     print(
-        f"deferred work for {owed} complaints (summaries, {Notification.objects.count()} "
-        f"notifications and emails): {total['sent']} outbox rows in {wall:.1f} s; "
-        f"CPU per complaint: this process {cpu * per:.2f} ms, "
-        f"PostgreSQL {pg * per:.2f} ms; left owed {left}, rows pending {pending}; summary "
-        f"tables " + ("equal" if equal else "DIFFERENT") + " to a full rebuild"
+        f"{done}; {Notification.objects.count()} notifications in all; left owed {left}, "
+        f"rows pending {pending}; summary tables "
+        + ("equal" if equal else "DIFFERENT")
+        + " to a full rebuild"
     )
     return total["failed"] == 0 and left == 0 and pending == 0 and equal
 
@@ -413,6 +484,11 @@ def main() -> int:
     parser.add_argument("--storm", type=int, default=50, help="clients in the idempotency storm")
     parser.add_argument("--redis-db", type=int, default=10)
     parser.add_argument("--database", default=DATABASE)
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="run a Celery worker meanwhile, doing intake's batched work as the load goes on",
+    )
     args = parser.parse_args()
 
     redis_url = os.environ.get("REDIS_URL", "")
@@ -444,7 +520,11 @@ def main() -> int:
         worker_class=args.worker_class,
         threads=args.threads,
     )
+    worker = CeleryWorker(database_url=url, redis_url=redis_url) if args.worker else None
+    caught_up = None
     try:
+        if worker is not None:
+            worker.start()
         server.start()
         print(
             f"gunicorn: 2 workers ({args.worker_class}"
@@ -459,6 +539,7 @@ def main() -> int:
                 "gunicorn workers": children_cpu(server.process.pid),
                 "PostgreSQL": named_cpu("postgres"),
                 "Redis": named_cpu("redis-server"),
+                **({"Celery worker": worker.cpu()} if worker is not None else {}),
                 "load generator": mine.user + mine.system,
             }
 
@@ -478,11 +559,16 @@ def main() -> int:
         storm = idempotency_storm(
             port=server.port, token=token, body=storm_body, key=key, clients=args.storm
         )
+        if worker is not None:
+            caught_up = wait_until_caught_up()
+            worker_cpu = worker.cpu() - cpu_before["Celery worker"]
     except BaseException:
         print(server.tail(), file=sys.stderr)
         raise
     finally:
         server.stop()
+        if worker is not None:
+            worker.stop()
         drop_celery_queue(redis_url)
 
     storm_rows = Complaint.objects.count() - rows
@@ -527,7 +613,18 @@ def main() -> int:
         f"references {sorted(r or '-' for r in storm_refs)}, new complaints {storm_rows}, "
         f"key rows {storm_keys}: " + ("ok" if storm_ok else "FAILED")
     )
-    deferred_ok = drain_deferred_work()
+    if worker is not None:
+        print(
+            "Celery worker: "
+            + (
+                f"caught up {caught_up:.1f} s after the storm; "
+                f"{worker_cpu / (rows + 1) * 1000:.2f} ms of its CPU per complaint"
+                if caught_up is not None
+                else "NOT caught up 180 s after the storm"
+            )
+            + f" (log: {worker.log_path})"
+        )
+    deferred_ok = drain_deferred_work() and (worker is None or caught_up is not None)
     ok = load.created == rows and load.errors_5xx == 0 and storm_ok and deferred_ok
     print(
         f"intake rps={load.rps:.1f} p99_ms={load.percentile(99):.1f} "

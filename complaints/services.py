@@ -333,16 +333,46 @@ def complaints_received_process(*, complaint_ids: list[int]) -> dict[str, int]:
     contributions to the dashboard's summary tables (exactly once), then a notification to
     each handling unit's staff (once per complaint and person). Safe to run again."""
     summarised = summaries.summaries_catch_up(complaint_ids)
-    notified, staff = 0, {}
+    wanted, staff = [], {}
     for complaint in (
         Complaint.objects.select_related("org_unit").filter(pk__in=complaint_ids).order_by("pk")
     ):
-        if complaint.org_unit_id is not None and complaint.org_unit_id not in staff:
+        if complaint.org_unit_id is None:
+            continue
+        if complaint.org_unit_id not in staff:
             staff[complaint.org_unit_id] = list(_unit_staff(complaint.org_unit))
-        notified += complaint_received_notify(
-            complaint=complaint, staff=staff.get(complaint.org_unit_id)
-        )
-    return {"summarised": summarised, "notified": notified}
+        subject = _("New complaint %(ref)s for your unit") % {"ref": complaint.reference}
+        wanted += [
+            (user, complaint, subject, f"received:{complaint.pk}:{user.pk}")
+            for user in staff[complaint.org_unit_id]
+            if user.pk != complaint.created_by_id
+        ]
+    return {"summarised": summarised, "notified": notify_many(wanted)}
+
+
+@transaction.atomic
+def notify_many(items) -> int:
+    """``notify`` for many (user, complaint, subject, dedupe key) at once: one query for the
+    keys already used, one insert for the rest, their emails after commit. Returns how many
+    notifications it created. (Two runs racing over the same keys still create each
+    notification once: the insert skips a key another run took meanwhile; that person may
+    then get the courtesy email twice.)"""
+    keys = [key for _user, _complaint, _subject, key in items]
+    taken = set(
+        Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    )
+    new = [
+        Notification(user=user, complaint=complaint, subject=subject, dedupe_key=key)
+        for user, complaint, subject, key in items
+        if key not in taken
+    ]
+    Notification.objects.bulk_create(new, ignore_conflicts=True)
+    for notification in new:
+        if notification.user.email:
+            transaction.on_commit(
+                lambda n=notification: _send_email(n.subject, n.body, n.user.email)
+            )
+    return len(new)
 
 
 @transaction.atomic
