@@ -153,6 +153,18 @@ def token_with_user(key: str):
     return token
 
 
+_unit_statement = CompiledQuery(
+    lambda pk: OrgUnit.objects.select_related("insurer").filter(pk=pk), -7_301_953
+)
+
+
+def unit_with_insurer(pk: int) -> OrgUnit | None:
+    """Org unit ``pk`` with its insurer (None for a group) in one statement compiled once:
+    intake names a unit on every request. None if there is no such unit."""
+    unit, _annotations = _unit_statement.first(pk)
+    return unit
+
+
 def visible_units(*, user) -> QuerySet[OrgUnit]:
     """The org units ``user`` may see: their own units and all their descendants."""
     if sees_every_unit(user):

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from insurers.models import Insurer, OrgUnit
-from sqi.compiled import CompiledQuery
+from insurers.selectors import unit_with_insurer
 from sqi.serializers import PrebuiltFieldsMixin
 
 from ..models import (
@@ -26,15 +26,11 @@ from ..models import (
 )
 from ..selectors import mask_name, mask_phone
 
-#: The handling unit with its insurer, by id: compiled once (intake runs it every time).
-_unit_by_pk = CompiledQuery(
-    lambda pk: OrgUnit.objects.select_related("insurer").filter(pk=pk), -7_301_953
-)
-
 
 class UnitField(serializers.PrimaryKeyRelatedField):
-    """The handling unit, looked up with its insurer in one compiled statement; the same
-    answers and errors as ``PrimaryKeyRelatedField`` over ``queryset``."""
+    """The handling unit, looked up with its insurer in one compiled statement
+    (``insurers.selectors.unit_with_insurer``); the same answers and errors as
+    ``PrimaryKeyRelatedField`` over ``queryset``."""
 
     def to_internal_value(self, data):
         unit = self._lookup(data)
@@ -52,7 +48,7 @@ class UnitField(serializers.PrimaryKeyRelatedField):
         low, high = connection.ops.integer_field_range(pk_field.get_internal_type())
         unit = None
         if (low is None or pk >= low) and (high is None or pk <= high):
-            unit, _annotations = _unit_by_pk.first(pk)
+            unit = unit_with_insurer(pk)
         if unit is None:
             self.fail("does_not_exist", pk_value=data)
         return unit
