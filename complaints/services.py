@@ -341,12 +341,7 @@ def complaints_received_process(*, complaint_ids: list[int]) -> dict[str, int]:
             continue
         if complaint.org_unit_id not in staff:
             staff[complaint.org_unit_id] = list(_unit_staff(complaint.org_unit))
-        subject = _("New complaint %(ref)s for your unit") % {"ref": complaint.reference}
-        wanted += [
-            (user, complaint, subject, f"received:{complaint.pk}:{user.pk}")
-            for user in staff[complaint.org_unit_id]
-            if user.pk != complaint.created_by_id
-        ]
+        wanted += _received_notices(complaint, staff[complaint.org_unit_id])
     return {"summarised": summarised, "notified": notify_many(wanted)}
 
 
@@ -375,28 +370,24 @@ def notify_many(items) -> int:
     return len(new)
 
 
-@transaction.atomic
-def complaint_received_notify(*, complaint: Complaint, staff=None) -> int:
+def complaint_received_notify(*, complaint: Complaint) -> int:
     """Tell the handling unit's staff (but not whoever logged it) that a complaint arrived.
     Idempotent: once per complaint and person, however often it runs. Returns how many
-    notifications this call created. ``staff``: the unit's staff, when the caller has them."""
-    created = 0
+    notifications this call created."""
     if complaint.org_unit_id is None:
-        return created
-    if staff is None:
-        staff = _unit_staff(complaint.org_unit)
-    for user in staff:
-        if user.pk == complaint.created_by_id:
-            continue
-        created += bool(
-            notify(
-                user=user,
-                complaint=complaint,
-                subject=_("New complaint %(ref)s for your unit") % {"ref": complaint.reference},
-                dedupe_key=f"received:{complaint.pk}:{user.pk}",
-            )
-        )
-    return created
+        return 0
+    return notify_many(_received_notices(complaint, list(_unit_staff(complaint.org_unit))))
+
+
+def _received_notices(complaint: Complaint, staff: list) -> list[tuple]:
+    """(user, complaint, subject, dedupe key) for each of the unit's ``staff`` but the
+    author: what ``notify_many`` takes."""
+    subject = _("New complaint %(ref)s for your unit") % {"ref": complaint.reference}
+    return [
+        (user, complaint, subject, f"received:{complaint.pk}:{user.pk}")
+        for user in staff
+        if user.pk != complaint.created_by_id
+    ]
 
 
 def request_fingerprint(payload: dict) -> str:

@@ -26,6 +26,13 @@ Delivery is exactly once in effect:
   (dedupe keys, upserts), so the second delivery has no effect. Receiving tasks must
   therefore be idempotent — as every task in this project already is (DESIGN §3).
 
+Batched rows (``outbox_enqueue(batch=True)``, intake's summaries and notifications) are not
+sent one by one: a commit that wrote some wakes the relay (:func:`outbox_wake`, at most once
+per ``OUTBOX_BATCH_SECONDS`` and process, with that countdown), and the relay sends all
+pending batched rows of a task as one call with the list of their arguments, under the
+rows' locks, marking them as it sends (the first row's task id is the call's). The receiving
+task must be idempotent for each element, as every task here is.
+
 Tasks are sent with ``ignore_result``: nobody waits on an outbox task's result, and not
 touching the result backend keeps a send to a dead Redis to one quick connection failure.
 """

@@ -54,3 +54,20 @@ def test_many_complaints_one_notification_each_per_colleague_and_one_email(
     assert again == {"summarised": 0, "notified": 0}
     assert Notification.objects.count() == 6 and len(mail.outbox) == 2
     assert not Complaint.objects.filter(summary_pending=True).exists()
+
+
+@pytest.mark.django_db
+def test_the_earlier_per_complaint_task_still_notifies_once():
+    """Outbox rows written before the batched task name notify_complaint_received."""
+    from complaints import tasks
+
+    tree = Tree()
+    author = user_in(tree.branch_a1, STAFF)
+    colleague = user_in(tree.branch_a1, STAFF)
+    complaint = services.complaint_create(
+        by=author, insurer=tree.insurer_a, org_unit=tree.branch_a1, **intake()
+    )
+    assert tasks.notify_complaint_received.apply(args=[complaint.pk]).get() == 1
+    assert tasks.notify_complaint_received.apply(args=[complaint.pk]).get() == 0
+    assert list(Notification.objects.values_list("user", flat=True)) == [colleague.pk]
+    assert tasks.notify_complaint_received.apply(args=[10**9]).get() == 0
