@@ -300,7 +300,8 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
         # not write the stale flag back, or the complaint's changes would stop reaching the
         # summary tables. So an update of a stored complaint never writes it.
         if not self._state.adding and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = _SAVED_FIELDS
+            deferred = self.get_deferred_fields()  # as Django does: never load them to save
+            kwargs["update_fields"] = [f for f in _SAVED_FIELDS if f not in deferred]
         super().save(*args, **kwargs)
 
     # The transitions below only move the state; the services around them check the actor,
@@ -364,7 +365,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
 
 #: What an update of a stored complaint writes: every field but ``summary_pending``.
 _SAVED_FIELDS = tuple(
-    f.name
+    f.attname
     for f in Complaint._meta.concrete_fields
     if not f.primary_key and f.name != "summary_pending"
 )

@@ -295,3 +295,13 @@ def test_a_rebuild_counts_the_pending_complaints_and_clears_them(built, tree):
     assert not c.summary_pending
     assert summaries.summaries_catch_up() == 0  # nothing to add twice
     check(tree)
+
+
+def test_saving_a_partly_loaded_complaint_writes_only_what_was_loaded(built, tree):
+    s = built
+    c = s.complaint(D(2026, 1, 5), accept=False)
+    partial = type(c).objects.only("id", "narrative").get(pk=c.pk)
+    partial.narrative = "补充说明"
+    partial.save()
+    c.refresh_from_db()
+    assert c.narrative == "补充说明" and c.summary_pending  # the flag untouched
